@@ -1,0 +1,1 @@
+// Owner of the precompiled LibTorch header; intentionally has no code of its own.
