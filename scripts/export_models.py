@@ -7,6 +7,8 @@ Run with Debian's interpreter (python3-torch lives there):
 Writes a model repository in attune's layout, <out>/<name>/<version>/model.pt plus
 <out>/<name>/config.json naming inputs/outputs, shapes and dtypes:
   mlp     Linear(8->32) ReLU Linear(32->4); no `features` method (LAME falls back to logits)
+  mlp64   the same MLP in float64 (FP64 inputs and outputs)
+  bag     INT64 token ids [-1, 6] -> Embedding(50, 8) -> mean -> Linear(8 -> 3)
   cnn_bn  the Fashion-MNIST CNN with BatchNorm used by the TTA recipe (tta spec section 5):
           conv(1->16)+BN+ReLU+pool, conv(16->32)+BN+ReLU+pool, conv(32->64)+BN+ReLU, GAP
           (= `features`, 64-d), Linear(64->10)
@@ -30,6 +32,16 @@ class MLP(nn.Module):
         return self.fc2(torch.relu(self.fc1(x)))
 
 
+class Bag(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(50, 8)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, ids):
+        return self.fc(self.embed(ids).mean(dim=1))
+
+
 class CnnBn(nn.Module):
     def __init__(self, classes: int = 10):
         super().__init__()
@@ -51,6 +63,11 @@ class CnnBn(nn.Module):
 MODELS = {
     "mlp": (MLP, {"inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, 8]}],
                   "outputs": [{"name": "output", "datatype": "FP32", "shape": [-1, 4]}]}),
+    "mlp64": (lambda: MLP().double(),
+              {"inputs": [{"name": "input", "datatype": "FP64", "shape": [-1, 8]}],
+               "outputs": [{"name": "output", "datatype": "FP64", "shape": [-1, 4]}]}),
+    "bag": (Bag, {"inputs": [{"name": "ids", "datatype": "INT64", "shape": [-1, 6]}],
+                  "outputs": [{"name": "scores", "datatype": "FP32", "shape": [-1, 3]}]}),
     "cnn_bn": (CnnBn, {"inputs": [{"name": "image", "datatype": "FP32", "shape": [-1, 1, 28, 28]}],
                        "outputs": [{"name": "logits", "datatype": "FP32", "shape": [-1, 10]}]}),
 }

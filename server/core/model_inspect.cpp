@@ -57,6 +57,16 @@ std::vector<torch::Tensor> tensors_of(const c10::IValue& v) {
   return out;
 }
 
+std::string torch_error_message(const std::exception& e) {
+  if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
+  std::string msg = e.what();
+  if (msg.find("TorchScript interpreter") == std::string::npos) return msg;
+  const auto pos = msg.rfind("RuntimeError: ");
+  if (pos != std::string::npos) msg = msg.substr(pos + 14);
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  return msg;
+}
+
 std::vector<TensorSpec> probe(torch::jit::Module& m, const std::vector<TensorSpec>& inputs,
                               const std::vector<TensorSpec>& declared_outputs) {
   std::vector<c10::IValue> args;
@@ -73,9 +83,10 @@ std::vector<TensorSpec> probe(torch::jit::Module& m, const std::vector<TensorSpe
   try {
     c10::InferenceMode guard;
     outs = tensors_of(m.forward(args));
-  } catch (const c10::Error& e) {
-    throw InvalidArgument("probe forward on the declared inputs failed: " +
-                          std::string(e.what_without_backtrace()));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw InvalidArgument("probe forward on the declared inputs failed: " + torch_error_message(e));
   }
   if (!declared_outputs.empty() && declared_outputs.size() != outs.size())
     throw InvalidArgument("outputs: declared " + std::to_string(declared_outputs.size()) +

@@ -20,6 +20,10 @@ std::vector<TensorSpec> default_inputs(const torch::jit::Module& m);
 // Flattens forward()'s result: a Tensor, or a tuple/list of Tensors.
 std::vector<torch::Tensor> tensors_of(const c10::IValue& v);
 
+// The useful part of an error thrown by a TorchScript forward: c10::Error without its C++
+// backtrace, or the final "RuntimeError: ..." line of an interpreter traceback.
+std::string torch_error_message(const std::exception& e);
+
 // Runs a batch-1 forward of zeros when every input shape is known and returns output specs
 // (declared ones are checked against it). Throws attune::Error(kInvalidArgument) with the reason
 // when the module cannot run on its declared inputs.

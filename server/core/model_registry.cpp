@@ -62,9 +62,13 @@ std::vector<torch::Tensor> HostedModel::forward(const std::vector<torch::Tensor>
     // thread-safe, and never mutate parameters in eval mode without autograd.
     torch::jit::Module handle = module_;
     outs = tensors_of(handle.forward(args));
-  } catch (const c10::Error& e) {
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    // Inputs were validated against the declared specs; what LibTorch still rejects is about the
+    // inputs (e.g. a model declared without shapes), so it is the caller's to fix.
     throw InvalidArgument("model '" + name_ + "' version " + std::to_string(info_.version) +
-                          " rejected the inputs: " + e.what_without_backtrace());
+                          " rejected the inputs: " + torch_error_message(e));
   }
   const int64_t batch = inputs.empty() || inputs[0].dim() == 0 ? 1 : inputs[0].size(0);
   samples_->Increment(static_cast<double>(batch));
@@ -186,9 +190,9 @@ ModelInfo ModelRegistry::load_file(const std::string& name, const fs::path& sour
     torch::jit::Module module;
     try {
       module = torch::jit::load(file.string());
-    } catch (const c10::Error& e) {
+    } catch (const std::exception& e) {
       throw InvalidArgument("torchscript: not a loadable TorchScript archive (" +
-                            std::string(e.what_without_backtrace()) +
+                            torch_error_message(e) +
                             "); export it with torch.jit.script(model).save(path)");
     }
     module.eval();

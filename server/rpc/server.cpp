@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "grpc/health/v1/health.pb.h"
 #include "core/storage.h"
 #include "metrics/catalog.h"
 #include "metrics/registry.h"
@@ -61,6 +62,8 @@ void Server::start() {
   services_.push_back(std::make_unique<ModelServiceImpl>(*registry_));
   services_.push_back(std::make_unique<InferenceServiceImpl>(*registry_, life_));
 
+  // Links the health descriptor into the binary so reflection can describe grpc.health.v1.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
