@@ -1,0 +1,406 @@
+// Spec §4 benchmark protocol on the vendored NOAA data: prequential runs of the Nowcaster over
+// S1 (Seattle daily, 1461 steps) and S2 (Seattle→New York splice, change at 731), one stream
+// per target, for arms A periodic / B performance-based / C Variance Horizon / D both /
+// P persistence / K climatology (+ E ADWIN, F Page-Hinkley triggers for drift scoring), with
+// ridge and the FC-MLP. Prints Markdown tables; see bench/nowcast/run.sh and RESULTS.md.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "nowcast/drift_eval.h"
+#include "nowcast/nowcaster.h"
+#include "nowcast/weather_csv.h"
+
+using namespace attune::nowcast;
+
+namespace {
+
+constexpr int64_t kWarmup = 180;     // §4: excluded from scoring
+constexpr int64_t kDeltaMax = 30;    // §4 drift scoring, daily
+
+struct Options {
+  std::string data = std::string(ATTUNE_SOURCE_DIR) + "/tests/fixtures/noaa";
+  std::vector<std::string> models{"ridge", "mlp"};
+  int64_t mlp_period = 6;  // MLP arms A/C retrain every k steps; compute also shown ×k
+  int threads = 2;
+  bool tune = false;
+  std::vector<std::string> streams{"S1", "S2"};
+  double l2 = -1;   // overrides ModelConfig::l2 when ≥ 0
+  double rho = -1;  // overrides WindowConfig::rho when > 0
+};
+Options g_options;
+
+struct ArmSpec {
+  std::string name;
+  TriggerKind trigger = TriggerKind::periodic;
+  WindowKind window = WindowKind::fixed;
+  ModelKind baseline = ModelKind::ridge;  // persistence/climatology for P/K
+  bool is_baseline = false;
+};
+
+struct Job {
+  std::string stream, target, model;
+  ArmSpec arm;
+  const std::vector<Observation>* obs = nullptr;
+  RetrainConfig retrain;  // overrides (tuning)
+  int64_t period = 1;
+  double holdout_fraction = 0.1;
+};
+
+struct Result {
+  Job job;
+  std::vector<double> abs_sum, sq_sum, pre_abs, post_abs;  // per horizon
+  std::vector<int64_t> n, pre_n, post_n;
+  int64_t fits = 0;
+  double mean_window = 0, cpu = 0, rows_epochs = 0, flops = 0;
+  std::vector<int64_t> alarms;  // fire steps of drift triggers (performance/adwin/page_hinkley)
+  double mae() const {
+    double s = 0, c = 0;
+    for (size_t k = 0; k < abs_sum.size(); ++k) s += abs_sum[k], c += static_cast<double>(n[k]);
+    return s / c;
+  }
+  double mae_h(size_t k) const { return abs_sum[k] / static_cast<double>(n[k]); }
+  double rmse_h(size_t k) const { return std::sqrt(sq_sum[k] / static_cast<double>(n[k])); }
+  double part(const std::vector<double>& a, const std::vector<int64_t>& c) const {
+    double s = 0, m = 0;
+    for (size_t k = 0; k < a.size(); ++k) s += a[k], m += static_cast<double>(c[k]);
+    return m > 0 ? s / m : NAN;
+  }
+};
+
+StreamConfig make_config(const Job& j) {
+  StreamConfig c = make_stream_config(j.stream + "/" + j.target + "/" + j.model + "/" + j.arm.name,
+                                      weather_variables(), {j.target}, 86400);
+  c.model.kind = j.arm.is_baseline ? j.arm.baseline : parse_model_kind(j.model);
+  c.window.kind = j.arm.window;
+  c.retrain = j.retrain;
+  c.retrain.trigger = j.arm.trigger;
+  c.retrain.period = j.period;
+  c.window.holdout_fraction = j.holdout_fraction;
+  if (g_options.l2 >= 0) c.model.l2 = g_options.l2;
+  if (g_options.rho > 0) c.window.rho = g_options.rho;
+  return c;
+}
+
+Result run(const Job& j) {
+  Nowcaster nc(make_config(j));
+  Result r;
+  r.job = j;
+  const size_t n_h = nc.config().horizons.size();
+  r.abs_sum.assign(n_h, 0);
+  r.sq_sum.assign(n_h, 0);
+  r.pre_abs.assign(n_h, 0);
+  r.post_abs.assign(n_h, 0);
+  r.n.assign(n_h, 0);
+  r.pre_n.assign(n_h, 0);
+  r.post_n.assign(n_h, 0);
+  for (const auto& o : *j.obs) {
+    const Events ev = nc.ingest(o);
+    for (const auto& m : ev.matured) {
+      if (!m.from_model || m.issued_step < kWarmup) continue;
+      const size_t k = static_cast<size_t>(
+          std::find(nc.config().horizons.begin(), nc.config().horizons.end(), m.horizon) -
+          nc.config().horizons.begin());
+      r.abs_sum[k] += m.abs_error;
+      r.sq_sum[k] += m.abs_error * m.abs_error;
+      ++r.n[k];
+      const bool pre = m.issued_step < kSpliceChangePoint;
+      (pre ? r.pre_abs : r.post_abs)[k] += m.abs_error;
+      ++(pre ? r.pre_n : r.post_n)[k];
+    }
+    for (const auto& f : ev.retrain_finished)
+      if (f.trigger == "performance" || f.trigger == "adwin" || f.trigger == "page_hinkley")
+        r.alarms.push_back(f.fire_step);
+  }
+  const StreamStatus s = nc.status();
+  r.fits = s.fits;
+  r.mean_window = s.mean_window;
+  r.cpu = s.train_cpu_seconds;
+  r.rows_epochs = s.train_rows_epochs;
+  r.flops = s.train_flops;
+  return r;
+}
+
+std::vector<Result> run_all(const std::vector<Job>& jobs, int threads) {
+  std::vector<Result> out(jobs.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next++) < jobs.size();) out[i] = run(jobs[i]);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  return out;
+}
+
+std::string fmt(double v, int digits = 3) {
+  if (std::isnan(v)) return "–";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string pct(double v) {
+  if (std::isnan(v) || std::isinf(v)) return "–";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * v);
+  return buf;
+}
+
+// Scale for arms whose periodic retrain ran every k steps instead of every step (§4).
+double scale(const Result& r) { return r.job.period > 1 ? static_cast<double>(r.job.period) : 1.0; }
+
+void tune(const Options& o, const std::vector<Observation>& s1) {
+  // Grid over the performance policy on the Seattle-only stream S1 with ridge; the splice is
+  // not looked at. Reports compute cut and MAE change vs arm A (mean over the targets).
+  std::vector<Job> jobs;
+  const std::vector<std::string> targets{"temp_max", "temp_min", "wind"};
+  for (const auto& t : targets) {
+    Job a{"S1", t, "ridge", {"A", TriggerKind::periodic, WindowKind::fixed}, &s1, RetrainConfig{}, 1};
+    jobs.push_back(a);
+  }
+  struct P { double tau; int64_t w, k, min_age, max_age; double holdout; };
+  std::vector<P> grid;
+  for (double holdout : {0.1, 0.2, 0.3})
+    for (double tau : {0.5, 0.75, 1.0})
+      for (int64_t w : {14, 21})
+        for (int64_t k : {3}) grid.push_back({tau, w, k, 7, 120, holdout});
+  for (const auto& p : grid)
+    for (const auto& t : targets) {
+      RetrainConfig rc;
+      rc.tau = p.tau;
+      rc.error_window = p.w;
+      rc.consecutive = p.k;
+      rc.min_age = p.min_age;
+      rc.max_age = p.max_age;
+      jobs.push_back({"S1", t, "ridge", {"B", TriggerKind::performance, WindowKind::fixed}, &s1, rc, 1, p.holdout});
+    }
+  const auto res = run_all(jobs, o.threads);
+  std::map<std::string, const Result*> base;
+  for (size_t i = 0; i < targets.size(); ++i) base[targets[i]] = &res[i];
+  std::cout << "| holdout | tau | W | K | A_min | A_max | fits (3 targets) | non-age fires | per 1000 steps | rows×epochs vs A | MAE vs A |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (size_t g = 0; g < grid.size(); ++g) {
+    double fits = 0, fires = 0, re = 0, re_a = 0, d_mae = 0;
+    for (size_t t = 0; t < targets.size(); ++t) {
+      const Result& r = res[targets.size() * (g + 1) + t];
+      const Result& a = *base[targets[t]];
+      fits += static_cast<double>(r.fits);
+      fires += static_cast<double>(r.alarms.size());
+      re += r.rows_epochs;
+      re_a += a.rows_epochs;
+      d_mae += (r.mae() / a.mae() - 1) / static_cast<double>(targets.size());
+    }
+    const auto& p = grid[g];
+    std::cout << "| " << p.holdout << " | " << p.tau << " | " << p.w << " | " << p.k << " | " << p.min_age << " | "
+              << p.max_age << " | " << fits << " | " << fires << " | "
+              << fmt(1000.0 * fires / 3.0 / static_cast<double>(s1.size() - kWarmup), 1) << " | " << pct(re / re_a - 1)
+              << " | " << pct(d_mae) << " |\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  torch::set_num_threads(1);
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&] {
+      if (i + 1 >= argc) throw std::invalid_argument(a + ": missing value");
+      return std::string(argv[++i]);
+    };
+    if (a == "--data") o.data = value();
+    else if (a == "--models") {
+      o.models.clear();
+      std::stringstream ss(value());
+      for (std::string m; std::getline(ss, m, ',');) o.models.push_back(m);
+    } else if (a == "--mlp-period") o.mlp_period = std::stoll(value());
+    else if (a == "--threads") o.threads = std::stoi(value());
+    else if (a == "--tune") o.tune = true;
+    else if (a == "--l2") o.l2 = std::stod(value());
+    else if (a == "--rho") o.rho = std::stod(value());
+    else if (a == "--streams") {
+      o.streams.clear();
+      std::stringstream ss(value());
+      for (std::string m; std::getline(ss, m, ',');) o.streams.push_back(m);
+    }
+    else {
+      std::cerr << "usage: nowcast_bench [--data DIR] [--models ridge,mlp] [--mlp-period K]"
+                   " [--threads N] [--tune]\n";
+      return 2;
+    }
+  }
+  g_options = o;
+  const auto days = read_weather_csv(o.data + "/weather.csv");
+  const auto s1 = weather_observations(days, "Seattle", "2012-01-01", "2015-12-31");
+  const auto s2 = seattle_new_york_splice(days);
+  if (o.tune) {
+    tune(o, s1);
+    return 0;
+  }
+
+  const std::vector<std::string> targets{"temp_max", "temp_min", "wind"};
+  const std::vector<ArmSpec> arms{
+      {"A", TriggerKind::periodic, WindowKind::fixed},
+      {"B", TriggerKind::performance, WindowKind::fixed},
+      {"C", TriggerKind::periodic, WindowKind::variance_horizon},
+      {"D", TriggerKind::performance, WindowKind::variance_horizon},
+      {"E", TriggerKind::adwin, WindowKind::fixed},
+      {"F", TriggerKind::page_hinkley, WindowKind::fixed},
+      {"P", TriggerKind::none, WindowKind::fixed, ModelKind::persistence, true},
+      {"K", TriggerKind::none, WindowKind::fixed, ModelKind::climatology, true},
+  };
+  std::vector<Job> jobs;
+  for (const auto& [sname, obs] : {std::pair{"S1", &s1}, std::pair{"S2", &s2}})
+    for (const auto& m : o.models)
+      if (std::find(o.streams.begin(), o.streams.end(), sname) != o.streams.end())
+      for (const auto& t : targets)
+        for (const auto& arm : arms) {
+          if (arm.is_baseline && m != o.models.front()) continue;
+          if ((arm.name == "E" || arm.name == "F") && m != "ridge") continue;
+          const bool periodic = arm.trigger == TriggerKind::periodic;
+          const int64_t period = periodic && m != "ridge" ? o.mlp_period : 1;
+          jobs.push_back({sname, t, m, arm, obs, make_stream_config("", {}, {}, 86400).retrain, period});
+        }
+  // Longest jobs first so the two workers finish together.
+  std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
+    auto cost = [](const Job& j) { return (j.model != "ridge" ? 100 : 1) * (j.arm.trigger == TriggerKind::periodic ? 10 : 1); };
+    return cost(a) > cost(b);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto results = run_all(jobs, o.threads);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  auto find = [&](const std::string& s, const std::string& t, const std::string& m, const std::string& arm) -> const Result* {
+    for (const auto& r : results)
+      if (r.job.stream == s && r.job.target == t && r.job.arm.name == arm &&
+          (r.job.arm.is_baseline || r.job.model == m))
+        return &r;
+    return nullptr;
+  };
+
+  std::cout << "Wall time " << fmt(wall, 1) << " s on " << o.threads << " threads; warm-up "
+            << kWarmup << " steps excluded; MLP arms A/C retrain every " << o.mlp_period
+            << " steps (compute ×" << o.mlp_period << " = every-step estimate).\n\n";
+  struct Goal {
+    double b_cut = 0, b_rows = 0, b_mae = 0, c_cut = 0, c_rows = 0, c_mae = 0;
+    int n = 0, d_best_cpu = 0, d_best_rows = 0, cases = 0;
+    std::vector<std::string> not_beating_p;
+  };
+  std::map<std::string, Goal> goals;  // per model
+  for (const char* sname : {"S1", "S2"}) {
+    if (std::find(o.streams.begin(), o.streams.end(), sname) == o.streams.end()) continue;
+    std::cout << "### " << sname << (std::string(sname) == "S1" ? " — Seattle daily 2012–2015" : " — Seattle→New York splice (CP 731)") << "\n\n";
+    std::cout << "| model | target | arm | fits | mean N | MAE h1/h2/h3 | RMSE h1/h2/h3 | MAE | "
+              << (std::string(sname) == "S2" ? "pre/post CP | " : "")
+              << "CPU-s | rows×epochs | FLOPs | Δcompute vs A | ΔMAE vs A | CNE impr. (CPU) | CNE impr. (rows) | skill vs P |\n";
+    std::cout << "|---|---|---|---|---|---|---|---|" << (std::string(sname) == "S2" ? "---|" : "")
+              << "---|---|---|---|---|---|---|---|\n";
+    for (const auto& m : o.models)
+      for (const auto& t : targets) {
+        const Result* a = find(sname, t, m, "A");
+        const Result* p = find(sname, t, m, "P");
+        double best_cpu = INFINITY, best_rows = INFINITY;
+        std::string best_cpu_arm, best_rows_arm;
+        for (const auto& arm : arms) {
+          const Result* r = find(sname, t, m, arm.name);
+          if (!r) continue;
+          const double sc = scale(*r), sa = scale(*a);
+          const double cpu = r->cpu * sc, rows = r->rows_epochs * sc, fl = r->flops * sc;
+          const double cpu_a = a->cpu * sa, rows_a = a->rows_epochs * sa;
+          std::string h_mae, h_rmse;
+          for (size_t k = 0; k < r->n.size(); ++k) {
+            h_mae += (k ? "/" : "") + fmt(r->mae_h(k), 2);
+            h_rmse += (k ? "/" : "") + fmt(r->rmse_h(k), 2);
+          }
+          const bool trained = !arm.is_baseline;
+          const double cne_cpu = 1 - (r->mae() * cpu) / (a->mae() * cpu_a);
+          const double cne_rows = 1 - (r->mae() * rows) / (a->mae() * rows_a);
+          std::cout << "| " << (arm.is_baseline ? "–" : m) << " | " << t << " | " << arm.name << " | "
+                    << (trained ? std::to_string(r->fits) : "–") << " | "
+                    << (trained ? fmt(r->mean_window, 0) : "–") << " | " << h_mae << " | " << h_rmse
+                    << " | " << fmt(r->mae()) << " | ";
+          if (std::string(sname) == "S2")
+            std::cout << fmt(r->part(r->pre_abs, r->pre_n), 2) << "/" << fmt(r->part(r->post_abs, r->post_n), 2) << " | ";
+          std::cout << (trained ? fmt(cpu, 2) + (sc > 1 ? " (" + fmt(r->cpu, 2) + ")" : "") : "–") << " | "
+                    << (trained ? fmt(rows / 1e6, 3) + "M" : "–") << " | "
+                    << (trained ? fmt(fl / 1e9, 2) + "G" : "–") << " | "
+                    << (trained ? pct(cpu / cpu_a - 1) : "–") << " | " << pct(r->mae() / a->mae() - 1)
+                    << " | " << (trained ? pct(cne_cpu) : "–") << " | " << (trained ? pct(cne_rows) : "–")
+                    << " | " << pct(1 - r->mae() / p->mae()) << " |\n";
+          if (trained && arm.name != "E" && arm.name != "F") {
+            if (r->mae() * cpu < best_cpu) best_cpu = r->mae() * cpu, best_cpu_arm = arm.name;
+            if (r->mae() * rows < best_rows) best_rows = r->mae() * rows, best_rows_arm = arm.name;
+            if (r->mae() >= p->mae())
+              goals[m].not_beating_p.push_back(std::string(sname) + "/" + t + "/" + arm.name);
+          }
+          if (arm.name == "B") {
+            goals[m].b_cut += 1 - cpu / cpu_a;
+            goals[m].b_rows += 1 - rows / rows_a;
+            goals[m].b_mae += r->mae() / a->mae() - 1;
+          }
+          if (arm.name == "C") {
+            goals[m].c_cut += 1 - cpu / cpu_a;
+            goals[m].c_rows += 1 - rows / rows_a;
+            goals[m].c_mae += r->mae() / a->mae() - 1;
+            ++goals[m].n;
+          }
+        }
+        ++goals[m].cases;
+        goals[m].d_best_cpu += best_cpu_arm == "D";
+        goals[m].d_best_rows += best_rows_arm == "D";
+      }
+    std::cout << "\n";
+  }
+
+  if (std::find(o.streams.begin(), o.streams.end(), "S2") != o.streams.end())
+  std::cout << "### Drift scoring on S2 (alarms = fire steps of the drift trigger; CP 731, delta_max "
+            << kDeltaMax << ")\n\n| model | target | arm | alarms | first alarm ≥ CP | delay | false alarms pre-CP | per 1000 pre-CP steps | FAR /1000 (all) | MTFA | episode recall |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& m : o.models)
+    for (const auto& t : targets)
+      for (const char* arm : {"B", "D", "E", "F"}) {
+        const Result* r = find("S2", t, m, arm);
+        if (!r) continue;
+        const auto rep = report(r->alarms, {{kSpliceChangePoint, kSpliceChangePoint}},
+                                static_cast<int64_t>(s2.size()), kDeltaMax, 0, 1000);
+        int64_t pre = 0;
+        std::string first = "–";
+        for (int64_t x : r->alarms) {
+          if (x < kSpliceChangePoint) ++pre;
+          else if (first == "–") first = std::to_string(x);
+        }
+        std::cout << "| " << m << " | " << t << " | " << arm << " | " << r->alarms.size() << " | "
+                  << first << " | " << fmt(rep.detection_delay, 0) << " | " << pre << " | "
+                  << fmt(1000.0 * static_cast<double>(pre) / static_cast<double>(kSpliceChangePoint), 2)
+                  << " | " << fmt(rep.false_alarm_rate, 2) << " | "
+                  << fmt(rep.mean_time_between_false_alarms, 0) << " | " << fmt(rep.episode_recall, 2) << " |\n";
+      }
+  std::cout << "\n### Goals (paper direction; means over the targets and streams run)\n\n";
+  for (const auto& m : o.models) {
+    auto& g = goals[m];
+    const double n = g.n;
+    const bool b_ok = g.b_cut / n >= 0.8 && g.b_rows / n >= 0.8 && g.b_mae / n <= 0.05;
+    const bool c_ok = g.c_cut / n >= 0.3 && g.c_rows / n >= 0.3 && g.c_mae / n <= 0.15;
+    std::cout << "- **" << m << "**: B compute " << pct(-g.b_cut / n) << " CPU-s / " << pct(-g.b_rows / n)
+              << " rows×epochs, MAE " << pct(g.b_mae / n) << " (goal ≤ −80%, ≤ +5%: "
+              << (b_ok ? "met" : "NOT met") << "); C compute " << pct(-g.c_cut / n) << " CPU-s / "
+              << pct(-g.c_rows / n) << " rows×epochs, MAE " << pct(g.c_mae / n)
+              << " (goal ≤ −30%, ≤ +15%: " << (c_ok ? "met" : "NOT met") << "); D has the best CNE in "
+              << g.d_best_cpu << "/" << g.cases << " stream×target cases by CPU-s and " << g.d_best_rows
+              << "/" << g.cases << " by rows×epochs; arms not beating persistence: ";
+    if (g.not_beating_p.empty()) std::cout << "none";
+    for (size_t i = 0; i < g.not_beating_p.size(); ++i) std::cout << (i ? ", " : "") << g.not_beating_p[i];
+    std::cout << "\n";
+  }
+  return 0;
+}
