@@ -1,5 +1,7 @@
 #include "args.h"
 
+#include "commands.h"
+
 #include <sstream>
 
 namespace attune::cli {
@@ -99,4 +101,11 @@ std::vector<int64_t> parse_shape(const std::string& s) {
   return out;
 }
 
+}  // namespace attune::cli
+
+namespace attune::cli {
+std::map<std::string, Command>& commands() {
+  static std::map<std::string, Command> registry;
+  return registry;
+}
 }  // namespace attune::cli

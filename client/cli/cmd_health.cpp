@@ -8,6 +8,7 @@
 
 namespace attune::cli {
 
+namespace {
 int cmd_health(const Argv& argv) {
   auto flags = global_flags();
   flags.insert("watch");
@@ -41,5 +42,9 @@ int cmd_health(const Argv& argv) {
     std::cout << label << ": " << Resp::ServingStatus_Name(r.status()) << "\n";
   return r.status() == Resp::SERVING ? 0 : 1;
 }
+
+}  // namespace
+
+const RegisterCommand kRegister("health", cmd_health, "[--service S] [--watch]: grpc.health.v1 status", 90);
 
 }  // namespace attune::cli

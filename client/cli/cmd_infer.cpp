@@ -68,6 +68,7 @@ std::vector<double> as_doubles(const std::string& datatype, const std::string& r
 
 }  // namespace
 
+namespace {
 int cmd_infer(const Argv& argv) {
   auto flags = global_flags();
   auto opts = global_options();
@@ -171,5 +172,9 @@ int cmd_infer(const Argv& argv) {
   }
   return 0;
 }
+
+}  // namespace
+
+const RegisterCommand kRegister("infer", cmd_infer, "MODEL ...: run inference (KServe v2 ModelInfer)", 20);
 
 }  // namespace attune::cli

@@ -210,6 +210,7 @@ int export_model(const Args& a, const Global& g) {
 
 }  // namespace
 
+namespace {
 int cmd_models(const Argv& argv) {
   auto flags = global_flags();
   auto opts = global_options();
@@ -225,5 +226,9 @@ int cmd_models(const Argv& argv) {
   std::cerr << kUsage;
   return 2;
 }
+
+}  // namespace
+
+const RegisterCommand kRegister("models", cmd_models, "load|list|get|unload|export|create: manage hosted TorchScript models", 10);
 
 }  // namespace attune::cli

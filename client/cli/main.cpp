@@ -1,5 +1,6 @@
 // attune: command-line client for attune-server.
 #include <iostream>
+#include <algorithm>
 #include <map>
 
 #include "args.h"
@@ -8,15 +9,23 @@
 
 namespace {
 
-const char* kHelp =
-    "attune: client for attune-server\n\n"
-    "usage: attune COMMAND [ARGS] [--server HOST:PORT] [--json] [--token T] [--tls-ca PEM]\n\n"
-    "commands:\n"
-    "  models load|list|get|unload|export   manage hosted TorchScript models\n"
-    "  infer MODEL ...                      run inference (KServe v2 ModelInfer)\n"
-    "  health [--service S] [--watch]       grpc.health.v1 status\n\n"
-    "The server address defaults to $ATTUNE_SERVER or localhost:50051.\n"
-    "Run `attune COMMAND` without arguments for its usage.\n";
+std::string help() {
+  std::vector<std::pair<int, std::string>> lines;
+  for (const auto& [name, c] : attune::cli::commands()) {
+    std::string line = "  " + name;
+    line += std::string(line.size() < 12 ? 12 - line.size() : 1, ' ') + c.summary + "\n";
+    lines.emplace_back(c.order, line);
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string out =
+      "attune: client for attune-server\n\n"
+      "usage: attune COMMAND [ARGS] [--server HOST:PORT] [--json] [--token T] [--tls-ca PEM]\n\n"
+      "commands:\n";
+  for (const auto& [_, l] : lines) out += l;
+  return out +
+         "\nThe server address defaults to $ATTUNE_SERVER or localhost:50051.\n"
+         "Run `attune COMMAND` without arguments for its usage.\n";
+}
 
 }  // namespace
 
@@ -38,18 +47,16 @@ int main(int argc, char** argv) {
     else rest.push_back(a);
   }
   if (command.empty() || command == "--help" || command == "-h" || command == "help") {
-    std::cout << kHelp;
+    std::cout << help();
     return command.empty() ? 2 : 0;
   }
-  const std::map<std::string, int (*)(const Argv&)> commands{
-      {"models", cmd_models}, {"infer", cmd_infer}, {"health", cmd_health}};
-  const auto it = commands.find(command);
-  if (it == commands.end()) {
-    std::cerr << "attune: unknown command '" << command << "'\n\n" << kHelp;
+  const auto it = commands().find(command);
+  if (it == commands().end()) {
+    std::cerr << "attune: unknown command '" << command << "'\n\n" << help();
     return 2;
   }
   try {
-    return it->second(rest);
+    return it->second.run(rest);
   } catch (const UsageError& e) {
     std::cerr << "attune " << command << ": " << e.what() << "\n";
     return 2;
