@@ -3,6 +3,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "architecture_args.h"
 #include "args.h"
 #include "attune/v1/model_service.grpc.pb.h"
 #include "commands.h"
@@ -18,6 +19,7 @@ const char* kUsage =
     "usage: attune models load FILE.pt --name NAME [--input NAME:DTYPE:SHAPE]... "
     "[--output NAME:DTYPE:SHAPE]... [--version V]\n"
     "       attune models load --repository PATH [--name NAME] [--version V]\n"
+    "       attune models create NAME --architecture KIND ... [--seed N]\n"
     "       attune models list\n"
     "       attune models get NAME\n"
     "       attune models unload NAME [--version V]\n"
@@ -120,6 +122,21 @@ int load(const Args& a, const Global& g) {
   return 0;
 }
 
+int create(const Args& a, const Global& g) {
+  v1::CreateModelRequest req;
+  req.set_name(a.pos(1, "model NAME"));
+  *req.mutable_architecture() = parse_architecture(a);
+  req.set_seed(a.get_int("seed", 0));
+  req.set_version(a.get_int("version", 0));
+  auto stub = v1::ModelService::NewStub(channel(g));
+  grpc::ClientContext ctx;
+  prepare(ctx, g);
+  v1::Model resp;
+  check(stub->CreateModel(&ctx, req, &resp));
+  print_model(resp, g);
+  return 0;
+}
+
 int list(const Global& g) {
   auto stub = v1::ModelService::NewStub(channel(g));
   grpc::ClientContext ctx;
@@ -214,16 +231,18 @@ namespace {
 int cmd_models(const Argv& argv) {
   auto flags = global_flags();
   auto opts = global_options();
-  opts.insert({"name", "version", "input", "output", "repository", "out"});
+  opts.insert({"name", "version", "input", "output", "repository", "out", "seed"});
+  for (const auto& o : architecture_options()) opts.insert(o);
   Args a(argv, flags, opts);
   const Global g = global_from(a);
   const std::string sub = a.positional().empty() ? "" : a.positional()[0];
   if (sub == "load") return load(a, g);
+  if (sub == "create") return create(a, g);
   if (sub == "list") return list(g);
   if (sub == "get") return get(a, g);
   if (sub == "unload") return unload(a, g);
   if (sub == "export") return export_model(a, g);
-  std::cerr << kUsage;
+  std::cerr << kUsage << "architectures:\n" << kArchitectureUsage;
   return 2;
 }
 

@@ -42,14 +42,33 @@ fs::path staging_dir(const fs::path& model_dir, int64_t version) {
 
 }  // namespace
 
+namespace {
+
+// Per-model inference series live while any version of the model does (in-flight requests may
+// hold an unloaded version), then leave /metrics so churned model names do not pile up.
+std::mutex g_series_mu;
+std::map<std::string, int> g_series_users;
+
+}  // namespace
+
 HostedModel::HostedModel(std::string name, torch::jit::Module module, ModelVersionInfo info,
                          std::filesystem::path file)
     : name_(std::move(name)), module_(std::move(module)), info_(std::move(info)),
       file_(std::move(file)) {
   module_.eval();
   const auto& cat = metrics::catalog();
+  std::lock_guard<std::mutex> lock(g_series_mu);
+  ++g_series_users[name_];
   samples_ = &cat.inference_samples.Add({{"model", name_}});
   seconds_ = &cat.inference_seconds.Add({{"model", name_}}, metrics::buckets::rpc_seconds());
+}
+
+HostedModel::~HostedModel() {
+  std::lock_guard<std::mutex> lock(g_series_mu);
+  if (--g_series_users[name_] > 0) return;
+  g_series_users.erase(name_);
+  metrics::catalog().inference_samples.Remove(samples_);
+  metrics::catalog().inference_seconds.Remove(seconds_);
 }
 
 std::vector<torch::Tensor> HostedModel::forward(const std::vector<torch::Tensor>& inputs) const {
@@ -77,7 +96,21 @@ std::vector<torch::Tensor> HostedModel::forward(const std::vector<torch::Tensor>
   return outs;
 }
 
-torch::jit::Module HostedModel::clone_module() const { return module_.deepcopy(); }
+torch::jit::Module HostedModel::clone_module() const {
+  // deepcopy() clones every tensor; with autograd on, a clone of a parameter is a non-leaf that
+  // no optimizer accepts. Copy without autograd, then restore each parameter's requires_grad.
+  torch::jit::Module copy;
+  {
+    torch::NoGradGuard no_grad;
+    copy = module_.deepcopy();
+  }
+  const auto src = module_.named_parameters(/*recurse=*/true);
+  const auto dst = copy.named_parameters(/*recurse=*/true);
+  auto s = src.begin();
+  for (auto d = dst.begin(); d != dst.end() && s != src.end(); ++d, ++s)
+    (*d).value.requires_grad_((*s).value.requires_grad());
+  return copy;
+}
 
 ModelRegistry::ModelRegistry(fs::path data_dir, fs::path repository_root, int max_versions)
     : models_dir_(data_dir / "models"), repository_root_(std::move(repository_root)),

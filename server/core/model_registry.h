@@ -50,6 +50,9 @@ class HostedModel {
  public:
   HostedModel(std::string name, torch::jit::Module module, ModelVersionInfo info,
               std::filesystem::path file);
+  ~HostedModel();
+  HostedModel(const HostedModel&) = delete;
+  HostedModel& operator=(const HostedModel&) = delete;
 
   const std::string& name() const { return name_; }
   const ModelVersionInfo& info() const { return info_; }

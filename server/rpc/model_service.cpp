@@ -2,10 +2,12 @@
 
 #include <fstream>
 
+#include "core/architectures.h"
 #include "core/error.h"
 #include "core/storage.h"
 #include "rpc/convert.h"
 #include "rpc/status.h"
+#include "rpc/training_convert.h"
 
 namespace attune::rpc {
 namespace {
@@ -72,6 +74,21 @@ grpc::Status ModelServiceImpl::LoadModelStream(grpc::ServerContext* ctx,
     fsync_path(staged);
     to_proto(registry_.load_staged(req.name(), staged, from_proto(req.inputs()),
                                    from_proto(req.outputs()), req.version()),
+             resp);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ModelServiceImpl::CreateModel(grpc::ServerContext*, const v1::CreateModelRequest* req,
+                                           v1::Model* resp) {
+  return guard([&] {
+    check_name("name", req->name());
+    const ArchitectureSpec spec = from_proto(req->architecture());
+    const auto built = build_architecture(spec, static_cast<uint64_t>(req->seed()));
+    const auto staged = registry_.new_staging_file(req->name());
+    built.module.save(staged.string());
+    to_proto(registry_.load_staged(req->name(), staged, built.inputs, built.outputs, req->version(),
+                                   "architecture:" + spec.kind),
              resp);
     return grpc::Status::OK;
   });

@@ -12,6 +12,7 @@ class ModelServiceImpl final : public v1::ModelService::Service {
   grpc::Status LoadModel(grpc::ServerContext*, const v1::LoadModelRequest*, v1::Model*) override;
   grpc::Status LoadModelStream(grpc::ServerContext*, grpc::ServerReader<v1::LoadModelChunk>*,
                                v1::Model*) override;
+  grpc::Status CreateModel(grpc::ServerContext*, const v1::CreateModelRequest*, v1::Model*) override;
   grpc::Status UnloadModel(grpc::ServerContext*, const v1::UnloadModelRequest*,
                            v1::UnloadModelResponse*) override;
   grpc::Status ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,

@@ -18,7 +18,10 @@
 #include "metrics/registry.h"
 #include "rpc/inference_service.h"
 #include "rpc/metrics_interceptor.h"
+#include "rpc/dataset_service.h"
 #include "rpc/model_service.h"
+#include "rpc/nowcast_service.h"
+#include "rpc/training_service.h"
 
 namespace attune::rpc {
 
@@ -27,7 +30,8 @@ Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {}
 Server::~Server() { shutdown(); }
 
 std::vector<std::string> Server::service_names() {
-  return {"attune.v1.ModelService", "inference.GRPCInferenceService"};
+  return {"attune.v1.ModelService", "inference.GRPCInferenceService", "attune.v1.DatasetService",
+          "attune.v1.TrainingService", "attune.v1.NowcastService"};
 }
 
 void Server::set_health(bool serving) {
@@ -48,6 +52,14 @@ void Server::start() {
   make_dirs(cfg_.data_dir);
   registry_ = std::make_unique<ModelRegistry>(cfg_.data_dir, cfg_.model_repository, cfg_.max_models);
   registry_->restore();
+  // Nowcast streams: restored (snapshot + log tail) before serving. Half the cores fit in the
+  // background, one intra-op thread each.
+  streams::StoreOptions stream_options;
+  stream_options.dir = std::filesystem::path(cfg_.data_dir) / "streams";
+  stream_options.max_streams = cfg_.max_streams;
+  stream_options.fit_workers = std::max(1, (cfg_.threads > 0 ? cfg_.threads : available_cpus()) / 2);
+  streams_ = std::make_unique<streams::StreamStore>(stream_options);
+  streams_->restore();
   for (const auto& name : cfg_.load_models) {
     try {
       const auto existing = registry_->list();
@@ -59,8 +71,18 @@ void Server::start() {
     }
   }
 
+  datasets_ = std::make_unique<DatasetStore>(cfg_.data_dir, cfg_.datasets_dir);
+  datasets_->restore();
+  jobs_ = std::make_unique<train::JobRunner>(cfg_.data_dir, *registry_, *datasets_, cfg_.train_workers,
+                                             cfg_.max_queued_jobs);
+  datasets_->set_in_use_check([this](const std::string& name) { return jobs_->dataset_in_use(name); });
+  jobs_->start();
+
   services_.push_back(std::make_unique<ModelServiceImpl>(*registry_));
+  services_.push_back(std::make_unique<DatasetServiceImpl>(*datasets_, int64_t{4} << 30));
+  services_.push_back(std::make_unique<TrainingServiceImpl>(*jobs_, *registry_, life_));
   services_.push_back(std::make_unique<InferenceServiceImpl>(*registry_, life_));
+  services_.push_back(std::make_unique<NowcastServiceImpl>(*streams_, life_));
 
   // Links the health descriptor into the binary so reflection can describe grpc.health.v1.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
@@ -117,6 +139,10 @@ void Server::shutdown() {
   LOG_INFO("shutting down: NOT_SERVING, draining for up to " << cfg_.drain_seconds << " s");
   if (cfg_.shutdown_delay_seconds > 0)
     std::this_thread::sleep_for(std::chrono::duration<double>(cfg_.shutdown_delay_seconds));
+  // Running training jobs checkpoint now and resume after the restart.
+  if (jobs_) jobs_->shutdown();
+  // Streams snapshot now and refuse further observations (UNAVAILABLE); background fits stop.
+  if (streams_) streams_->shutdown();
   const auto deadline = std::chrono::system_clock::now() +
                         std::chrono::duration_cast<std::chrono::system_clock::duration>(
                             std::chrono::duration<double>(cfg_.drain_seconds));

@@ -10,7 +10,10 @@
 
 #include "core/config.h"
 #include "core/lifecycle.h"
+#include "core/dataset_store.h"
 #include "core/model_registry.h"
+#include "streams/stream_store.h"
+#include "train/job_runner.h"
 
 namespace prometheus {
 class Exposer;
@@ -32,6 +35,8 @@ class Server {
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
   ModelRegistry& registry() { return *registry_; }
+  train::JobRunner& jobs() { return *jobs_; }
+  streams::StreamStore& streams() { return *streams_; }
   // Health-checked service names (plus "" for the whole server and "liveness").
   static std::vector<std::string> service_names();
 
@@ -42,6 +47,9 @@ class Server {
   ServerConfig cfg_;
   Lifecycle life_;
   std::unique_ptr<ModelRegistry> registry_;
+  std::unique_ptr<DatasetStore> datasets_;
+  std::unique_ptr<train::JobRunner> jobs_;
+  std::unique_ptr<streams::StreamStore> streams_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::Server> health_server_;
