@@ -61,6 +61,8 @@ class HostedModel {
   // Forward pass in eval mode without autograd. Safe to call from many threads at once.
   // Throws attune::Error(kInvalidArgument) when LibTorch rejects the inputs.
   std::vector<torch::Tensor> forward(const std::vector<torch::Tensor>& inputs) const;
+  // The module itself, for code that makes its own private copy (it must not be mutated).
+  const torch::jit::Module& module() const { return module_; }
   // A deep copy (parameters and buffers cloned) that can be trained or adapted freely.
   torch::jit::Module clone_module() const;
 
