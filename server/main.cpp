@@ -47,7 +47,8 @@ int main(int argc, char** argv) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) continue;
       if (sig == SIGHUP) {
-        LOG_INFO("SIGHUP received");
+        LOG_INFO("SIGHUP received: reloading the token file");
+        server.reload();
         continue;
       }
       LOG_INFO((sig == SIGTERM ? "SIGTERM" : "SIGINT") << " received");

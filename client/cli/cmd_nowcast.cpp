@@ -223,7 +223,8 @@ void print_stream(const v1::NowcastStream& s) {
             << " CPU-s, " << fixed(s.compute().train_rows_epochs() / 1e6, 3) << "M rows x epochs, "
             << fixed(s.compute().train_flops() / 1e9, 3) << " GFLOP\n"
             << "drift events " << s.drift_events() << "; error ratio r " << ratio_str(s.has_ratio(), s.ratio())
-            << " (retrain above " << fixed(1 + c.retrain().tau(), 2) << ")\n"
+            << (c.retrain().trigger() == "performance" ? " (retrain above " + fixed(1 + c.retrain().tau(), 2) + ")" : "")
+            << "\n"
             << "persisted: " << s.persistence().durable_observations() << " observations, snapshot at "
             << s.persistence().snapshot_observations() << ", log "
             << human_bytes(static_cast<double>(s.persistence().log_bytes())) << "\n";
@@ -438,7 +439,7 @@ int ingest(const Args& a, const Global& g) {
     rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const CsvRow& r) { return r.time <= last; }), rows.end());
   }
   if (a.has("limit")) rows.resize(std::min(rows.size(), static_cast<size_t>(std::max<int64_t>(0, a.get_int("limit", 0)))));
-  const bool quiet = a.has("quiet") || g.json;
+  const bool quiet = a.has("quiet") || g.json || rows.empty();
 
   nlohmann::json events = nlohmann::json::array(), skipped = nlohmann::json::array();
   ProgressBar bar("ingest " + name, static_cast<int64_t>(rows.size()));
@@ -472,7 +473,8 @@ int ingest(const Args& a, const Global& g) {
       }
       next += n;
       acknowledged += n;
-      if (!quiet) bar.update(static_cast<int64_t>(next), "fits " + std::to_string(fits) + " drifts " + std::to_string(drifts));
+      if (!quiet && next < rows.size())
+        bar.update(static_cast<int64_t>(next), "fits " + std::to_string(fits) + " drifts " + std::to_string(drifts));
     }
     call->WritesDone();
     const grpc::Status st = call->Finish();

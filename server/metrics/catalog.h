@@ -54,7 +54,7 @@ struct Catalog {
 
   // Nowcasting.
   CounterFamily& nowcast_observations;    // {stream}
-  HistogramFamily& nowcast_abs_error;     // {stream, horizon}
+  HistogramFamily& nowcast_abs_error;     // {stream, target, horizon}
   GaugeFamily& drift_statistic;           // {stream, detector}
   GaugeFamily& drift_threshold;           // {stream, detector}
   CounterFamily& drift_events;            // {stream, detector}

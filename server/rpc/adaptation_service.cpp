@@ -86,9 +86,9 @@ void to_proto(const adapt::SessionInfo& s, v1::Session* p) {
   p->set_idle_seconds(s.idle_seconds);
 }
 
-grpc::Status AdaptationServiceImpl::CreateSession(grpc::ServerContext*, const v1::CreateSessionRequest* req,
+grpc::Status AdaptationServiceImpl::CreateSession(grpc::ServerContext* ctx, const v1::CreateSessionRequest* req,
                                                   v1::Session* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kAdapt, [&] {
     to_proto(sessions_.create(req->model().name(), req->model().version(), from_proto(req->options())), resp);
     return grpc::Status::OK;
   });
@@ -96,7 +96,7 @@ grpc::Status AdaptationServiceImpl::CreateSession(grpc::ServerContext*, const v1
 
 grpc::Status AdaptationServiceImpl::Adapt(grpc::ServerContext* ctx,
                                           grpc::ServerReaderWriter<v1::AdaptResponse, v1::AdaptRequest>* stream) {
-  return guard([&] {
+  return guard(ctx, Role::kAdapt, [&] {
     v1::AdaptRequest req;
     std::string id;
     TensorSpec spec;
@@ -139,10 +139,10 @@ grpc::Status AdaptationServiceImpl::Adapt(grpc::ServerContext* ctx,
   });
 }
 
-grpc::Status AdaptationServiceImpl::ComputeFisher(grpc::ServerContext*,
+grpc::Status AdaptationServiceImpl::ComputeFisher(grpc::ServerContext* ctx,
                                                   grpc::ServerReader<v1::ComputeFisherRequest>* reader,
                                                   v1::Session* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kAdapt, [&] {
     v1::ComputeFisherRequest msg;
     if (!reader->Read(&msg) || msg.part_case() != v1::ComputeFisherRequest::kHeader)
       throw InvalidArgument("first message: expected `header` (session, dataset or streamed samples)");
@@ -174,41 +174,41 @@ grpc::Status AdaptationServiceImpl::ComputeFisher(grpc::ServerContext*,
   });
 }
 
-grpc::Status AdaptationServiceImpl::ResetSession(grpc::ServerContext*, const v1::ResetSessionRequest* req,
+grpc::Status AdaptationServiceImpl::ResetSession(grpc::ServerContext* ctx, const v1::ResetSessionRequest* req,
                                                  v1::Session* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kAdapt, [&] {
     to_proto(sessions_.reset(req->session()), resp);
     return grpc::Status::OK;
   });
 }
 
-grpc::Status AdaptationServiceImpl::GetSession(grpc::ServerContext*, const v1::GetSessionRequest* req,
+grpc::Status AdaptationServiceImpl::GetSession(grpc::ServerContext* ctx, const v1::GetSessionRequest* req,
                                                v1::Session* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kAdapt, [&] {
     to_proto(sessions_.get(req->session()), resp);
     return grpc::Status::OK;
   });
 }
 
-grpc::Status AdaptationServiceImpl::ListSessions(grpc::ServerContext*, const v1::ListSessionsRequest*,
+grpc::Status AdaptationServiceImpl::ListSessions(grpc::ServerContext* ctx, const v1::ListSessionsRequest*,
                                                  v1::ListSessionsResponse* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kAdapt, [&] {
     for (const auto& s : sessions_.list()) to_proto(s, resp->add_sessions());
     return grpc::Status::OK;
   });
 }
 
-grpc::Status AdaptationServiceImpl::CloseSession(grpc::ServerContext*, const v1::CloseSessionRequest* req,
+grpc::Status AdaptationServiceImpl::CloseSession(grpc::ServerContext* ctx, const v1::CloseSessionRequest* req,
                                                  v1::CloseSessionResponse*) {
-  return guard([&] {
+  return guard(ctx, Role::kAdapt, [&] {
     sessions_.close(req->session());
     return grpc::Status::OK;
   });
 }
 
-grpc::Status AdaptationServiceImpl::PublishSession(grpc::ServerContext*, const v1::PublishSessionRequest* req,
+grpc::Status AdaptationServiceImpl::PublishSession(grpc::ServerContext* ctx, const v1::PublishSessionRequest* req,
                                                    v1::Model* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kAdapt, [&] {
     to_proto(sessions_.publish(req->session(), req->name()), resp);
     return grpc::Status::OK;
   });

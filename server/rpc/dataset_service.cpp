@@ -21,7 +21,7 @@ void to_proto(const DatasetInfo& d, v1::Dataset* p) {
 grpc::Status DatasetServiceImpl::UploadDataset(grpc::ServerContext* ctx,
                                                grpc::ServerReader<v1::UploadDatasetChunk>* reader,
                                                v1::Dataset* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kTrain, [&] {
     v1::UploadDatasetChunk chunk;
     if (!reader->Read(&chunk) || chunk.part_case() != v1::UploadDatasetChunk::kHeader)
       throw InvalidArgument("first message: expected `header` (name, dtypes, per-sample shapes), then `batch` messages");
@@ -71,9 +71,9 @@ grpc::Status DatasetServiceImpl::UploadDataset(grpc::ServerContext* ctx,
   });
 }
 
-grpc::Status DatasetServiceImpl::ImportDataset(grpc::ServerContext*, const v1::ImportDatasetRequest* req,
+grpc::Status DatasetServiceImpl::ImportDataset(grpc::ServerContext* ctx, const v1::ImportDatasetRequest* req,
                                                v1::Dataset* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kTrain, [&] {
     if (req->limit() < 0) throw InvalidArgument("limit: expected >= 0, received " + std::to_string(req->limit()));
     switch (req->format()) {
       case v1::ImportDatasetRequest::IDX:
@@ -89,25 +89,25 @@ grpc::Status DatasetServiceImpl::ImportDataset(grpc::ServerContext*, const v1::I
   });
 }
 
-grpc::Status DatasetServiceImpl::ListDatasets(grpc::ServerContext*, const v1::ListDatasetsRequest*,
+grpc::Status DatasetServiceImpl::ListDatasets(grpc::ServerContext* ctx, const v1::ListDatasetsRequest*,
                                               v1::ListDatasetsResponse* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kTrain, [&] {
     for (const auto& d : store_.list()) to_proto(d, resp->add_datasets());
     return grpc::Status::OK;
   });
 }
 
-grpc::Status DatasetServiceImpl::GetDataset(grpc::ServerContext*, const v1::GetDatasetRequest* req,
+grpc::Status DatasetServiceImpl::GetDataset(grpc::ServerContext* ctx, const v1::GetDatasetRequest* req,
                                             v1::Dataset* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kTrain, [&] {
     to_proto(store_.info(req->name()), resp);
     return grpc::Status::OK;
   });
 }
 
-grpc::Status DatasetServiceImpl::DeleteDataset(grpc::ServerContext*, const v1::DeleteDatasetRequest* req,
+grpc::Status DatasetServiceImpl::DeleteDataset(grpc::ServerContext* ctx, const v1::DeleteDatasetRequest* req,
                                                v1::DeleteDatasetResponse*) {
-  return guard([&] {
+  return guard(ctx, Role::kTrain, [&] {
     store_.remove(req->name());
     return grpc::Status::OK;
   });

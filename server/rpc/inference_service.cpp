@@ -25,24 +25,28 @@ int64_t parse_version(const std::string& v) {
 
 }  // namespace
 
-grpc::Status InferenceServiceImpl::ServerLive(grpc::ServerContext*,
+grpc::Status InferenceServiceImpl::ServerLive(grpc::ServerContext* ctx,
                                               const inference::ServerLiveRequest*,
                                               inference::ServerLiveResponse* resp) {
-  resp->set_live(true);
-  return grpc::Status::OK;
+  return guard(ctx, Role::kInfer, [&] {
+    resp->set_live(true);
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status InferenceServiceImpl::ServerReady(grpc::ServerContext*,
+grpc::Status InferenceServiceImpl::ServerReady(grpc::ServerContext* ctx,
                                                const inference::ServerReadyRequest*,
                                                inference::ServerReadyResponse* resp) {
-  resp->set_ready(life_.ready && !life_.draining);
-  return grpc::Status::OK;
+  return guard(ctx, Role::kInfer, [&] {
+    resp->set_ready(life_.ready && !life_.draining);
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status InferenceServiceImpl::ModelReady(grpc::ServerContext*,
+grpc::Status InferenceServiceImpl::ModelReady(grpc::ServerContext* ctx,
                                               const inference::ModelReadyRequest* req,
                                               inference::ModelReadyResponse* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kInfer, [&] {
     const int64_t version = parse_version(req->version());
     try {
       registry_.resolve(req->name(), version);
@@ -55,18 +59,20 @@ grpc::Status InferenceServiceImpl::ModelReady(grpc::ServerContext*,
   });
 }
 
-grpc::Status InferenceServiceImpl::ServerMetadata(grpc::ServerContext*,
+grpc::Status InferenceServiceImpl::ServerMetadata(grpc::ServerContext* ctx,
                                                   const inference::ServerMetadataRequest*,
                                                   inference::ServerMetadataResponse* resp) {
-  resp->set_name("attune");
-  resp->set_version(ATTUNE_VERSION);
-  return grpc::Status::OK;
+  return guard(ctx, Role::kInfer, [&] {
+    resp->set_name("attune");
+    resp->set_version(ATTUNE_VERSION);
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status InferenceServiceImpl::ModelMetadata(grpc::ServerContext*,
+grpc::Status InferenceServiceImpl::ModelMetadata(grpc::ServerContext* ctx,
                                                  const inference::ModelMetadataRequest* req,
                                                  inference::ModelMetadataResponse* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kInfer, [&] {
     const auto model = registry_.resolve(req->name(), parse_version(req->version()));
     const auto info = registry_.get(req->name());
     resp->set_name(req->name());
@@ -84,10 +90,10 @@ grpc::Status InferenceServiceImpl::ModelMetadata(grpc::ServerContext*,
   });
 }
 
-grpc::Status InferenceServiceImpl::ModelInfer(grpc::ServerContext*,
+grpc::Status InferenceServiceImpl::ModelInfer(grpc::ServerContext* ctx,
                                               const inference::ModelInferRequest* req,
                                               inference::ModelInferResponse* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kInfer, [&] {
     if (life_.draining) throw Unavailable("server is shutting down; retry on another replica");
     const auto model = registry_.resolve(req->model_name(), parse_version(req->model_version()));
     const auto inputs = decode_inputs(*req, model->info());

@@ -27,9 +27,9 @@ ModelInfo load(ModelRegistry& registry, const v1::LoadModelRequest& req) {
 
 }  // namespace
 
-grpc::Status ModelServiceImpl::LoadModel(grpc::ServerContext*, const v1::LoadModelRequest* req,
+grpc::Status ModelServiceImpl::LoadModel(grpc::ServerContext* ctx, const v1::LoadModelRequest* req,
                                          v1::Model* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kAdmin, [&] {
     to_proto(load(registry_, *req), resp);
     return grpc::Status::OK;
   });
@@ -38,7 +38,7 @@ grpc::Status ModelServiceImpl::LoadModel(grpc::ServerContext*, const v1::LoadMod
 grpc::Status ModelServiceImpl::LoadModelStream(grpc::ServerContext* ctx,
                                                grpc::ServerReader<v1::LoadModelChunk>* reader,
                                                v1::Model* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kAdmin, [&] {
     v1::LoadModelChunk chunk;
     if (!reader->Read(&chunk) || chunk.part_case() != v1::LoadModelChunk::kRequest)
       throw InvalidArgument("first message: expected `request` (name, inputs, outputs), then "
@@ -79,9 +79,9 @@ grpc::Status ModelServiceImpl::LoadModelStream(grpc::ServerContext* ctx,
   });
 }
 
-grpc::Status ModelServiceImpl::CreateModel(grpc::ServerContext*, const v1::CreateModelRequest* req,
+grpc::Status ModelServiceImpl::CreateModel(grpc::ServerContext* ctx, const v1::CreateModelRequest* req,
                                            v1::Model* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kAdmin, [&] {
     check_name("name", req->name());
     const ArchitectureSpec spec = from_proto(req->architecture());
     const auto built = build_architecture(spec, static_cast<uint64_t>(req->seed()));
@@ -94,9 +94,9 @@ grpc::Status ModelServiceImpl::CreateModel(grpc::ServerContext*, const v1::Creat
   });
 }
 
-grpc::Status ModelServiceImpl::UnloadModel(grpc::ServerContext*, const v1::UnloadModelRequest* req,
+grpc::Status ModelServiceImpl::UnloadModel(grpc::ServerContext* ctx, const v1::UnloadModelRequest* req,
                                            v1::UnloadModelResponse* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kAdmin, [&] {
     if (req->version() < 0)
       throw InvalidArgument("version: expected 0 (all) or a version number, received " +
                             std::to_string(req->version()));
@@ -105,17 +105,17 @@ grpc::Status ModelServiceImpl::UnloadModel(grpc::ServerContext*, const v1::Unloa
   });
 }
 
-grpc::Status ModelServiceImpl::ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
+grpc::Status ModelServiceImpl::ListModels(grpc::ServerContext* ctx, const v1::ListModelsRequest*,
                                           v1::ListModelsResponse* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kInfer, [&] {
     for (const auto& m : registry_.list()) to_proto(m, resp->add_models());
     return grpc::Status::OK;
   });
 }
 
-grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext*, const v1::GetModelRequest* req,
+grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext* ctx, const v1::GetModelRequest* req,
                                         v1::Model* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kInfer, [&] {
     to_proto(registry_.get(req->name()), resp);
     return grpc::Status::OK;
   });
@@ -124,7 +124,7 @@ grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext*, const v1::GetModel
 grpc::Status ModelServiceImpl::ExportModel(grpc::ServerContext* ctx,
                                            const v1::ExportModelRequest* req,
                                            grpc::ServerWriter<v1::ExportModelChunk>* writer) {
-  return guard([&] {
+  return guard(ctx, Role::kAdmin, [&] {
     if (req->chunk_bytes() < 0 || req->chunk_bytes() > (64 << 20))
       throw InvalidArgument("chunk_bytes: expected 0 (1 MiB) to 67108864, received " +
                             std::to_string(req->chunk_bytes()));

@@ -10,10 +10,11 @@ namespace {
 constexpr int kMaxObservationsPerMessage = 10000;
 constexpr int kDefaultRecentFits = 20;
 
-// guard() plus DATA_LOSS for streams whose files are damaged.
+// guard() with the `train` role (rpc/auth.h: nowcast streams), plus DATA_LOSS for streams
+// whose files are damaged.
 template <class F>
-grpc::Status nowcast_guard(F&& f) {
-  return guard([&] {
+grpc::Status nowcast_guard(const grpc::ServerContext* ctx, F&& f) {
+  return guard(ctx, Role::kTrain, [&] {
     try {
       return f();
     } catch (const streams::StreamDataLoss& e) {
@@ -41,9 +42,9 @@ std::string layout_of(const nowcast::StreamConfig& c) {
 
 }  // namespace
 
-grpc::Status NowcastServiceImpl::CreateStream(grpc::ServerContext*, const v1::CreateStreamRequest* req,
+grpc::Status NowcastServiceImpl::CreateStream(grpc::ServerContext* ctx, const v1::CreateStreamRequest* req,
                                               v1::NowcastStream* resp) {
-  return nowcast_guard([&] {
+  return nowcast_guard(ctx, [&] {
     if (life_.draining) throw Unavailable("the server is shutting down");
     const StreamSpec spec = from_proto(req->config());
     const auto stream = store_.create(spec.config, spec.mode);
@@ -54,7 +55,7 @@ grpc::Status NowcastServiceImpl::CreateStream(grpc::ServerContext*, const v1::Cr
 
 grpc::Status NowcastServiceImpl::Ingest(grpc::ServerContext* ctx,
                                         grpc::ServerReaderWriter<v1::IngestResponse, v1::IngestRequest>* rw) {
-  return nowcast_guard([&] {
+  return nowcast_guard(ctx, [&] {
     v1::IngestRequest req;
     std::shared_ptr<streams::HostedStream> stream;
     while (rw->Read(&req)) {
@@ -76,9 +77,9 @@ grpc::Status NowcastServiceImpl::Ingest(grpc::ServerContext* ctx,
   });
 }
 
-grpc::Status NowcastServiceImpl::GetForecast(grpc::ServerContext*, const v1::GetForecastRequest* req,
+grpc::Status NowcastServiceImpl::GetForecast(grpc::ServerContext* ctx, const v1::GetForecastRequest* req,
                                              v1::NowcastForecast* resp) {
-  return nowcast_guard([&] {
+  return nowcast_guard(ctx, [&] {
     const auto stream = store_.get(required_name(req->name(), "name"));
     const auto f = stream->latest_forecast();
     if (!f)
@@ -89,9 +90,9 @@ grpc::Status NowcastServiceImpl::GetForecast(grpc::ServerContext*, const v1::Get
   });
 }
 
-grpc::Status NowcastServiceImpl::GetStream(grpc::ServerContext*, const v1::GetStreamRequest* req,
+grpc::Status NowcastServiceImpl::GetStream(grpc::ServerContext* ctx, const v1::GetStreamRequest* req,
                                            v1::NowcastStream* resp) {
-  return nowcast_guard([&] {
+  return nowcast_guard(ctx, [&] {
     if (req->recent_fits() < 0)
       throw InvalidArgument("recent_fits: expected >= 0 (0 = " + std::to_string(kDefaultRecentFits) +
                             "), received " + std::to_string(req->recent_fits()));
@@ -101,9 +102,9 @@ grpc::Status NowcastServiceImpl::GetStream(grpc::ServerContext*, const v1::GetSt
   });
 }
 
-grpc::Status NowcastServiceImpl::ListStreams(grpc::ServerContext*, const v1::ListStreamsRequest*,
+grpc::Status NowcastServiceImpl::ListStreams(grpc::ServerContext* ctx, const v1::ListStreamsRequest*,
                                              v1::ListStreamsResponse* resp) {
-  return nowcast_guard([&] {
+  return nowcast_guard(ctx, [&] {
     for (const auto& e : store_.list()) {
       auto* s = resp->add_streams();
       s->set_name(e.name);
@@ -124,9 +125,9 @@ grpc::Status NowcastServiceImpl::ListStreams(grpc::ServerContext*, const v1::Lis
   });
 }
 
-grpc::Status NowcastServiceImpl::DeleteStream(grpc::ServerContext*, const v1::DeleteStreamRequest* req,
+grpc::Status NowcastServiceImpl::DeleteStream(grpc::ServerContext* ctx, const v1::DeleteStreamRequest* req,
                                               v1::DeleteStreamResponse*) {
-  return nowcast_guard([&] {
+  return nowcast_guard(ctx, [&] {
     store_.remove(required_name(req->name(), "name"));
     return grpc::Status::OK;
   });
@@ -135,7 +136,7 @@ grpc::Status NowcastServiceImpl::DeleteStream(grpc::ServerContext*, const v1::De
 grpc::Status NowcastServiceImpl::ExportStreamModel(grpc::ServerContext* ctx,
                                                    const v1::ExportStreamModelRequest* req,
                                                    grpc::ServerWriter<v1::ExportStreamModelChunk>* writer) {
-  return nowcast_guard([&] {
+  return nowcast_guard(ctx, [&] {
     if (req->chunk_bytes() < 0 || req->chunk_bytes() > (64 << 20))
       throw InvalidArgument("chunk_bytes: expected 0 (1 MiB) to 67108864, received " +
                             std::to_string(req->chunk_bytes()));

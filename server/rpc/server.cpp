@@ -18,6 +18,9 @@
 #include "metrics/registry.h"
 #include "rpc/inference_service.h"
 #include "rpc/metrics_interceptor.h"
+#include "rpc/adaptation_service.h"
+#include "rpc/auth.h"
+#include "rpc/credentials.h"
 #include "rpc/dataset_service.h"
 #include "rpc/model_service.h"
 #include "rpc/nowcast_service.h"
@@ -31,7 +34,7 @@ Server::~Server() { shutdown(); }
 
 std::vector<std::string> Server::service_names() {
   return {"attune.v1.ModelService", "inference.GRPCInferenceService", "attune.v1.DatasetService",
-          "attune.v1.TrainingService", "attune.v1.NowcastService"};
+          "attune.v1.TrainingService", "attune.v1.NowcastService", "attune.v1.AdaptationService"};
 }
 
 void Server::set_health(bool serving) {
@@ -81,6 +84,9 @@ void Server::start() {
   services_.push_back(std::make_unique<ModelServiceImpl>(*registry_));
   services_.push_back(std::make_unique<DatasetServiceImpl>(*datasets_, int64_t{4} << 30));
   services_.push_back(std::make_unique<TrainingServiceImpl>(*jobs_, *registry_, life_));
+  sessions_ = std::make_unique<adapt::SessionManager>(*registry_, *datasets_, cfg_.max_sessions,
+                                                      cfg_.session_idle_seconds);
+  services_.push_back(std::make_unique<AdaptationServiceImpl>(*sessions_));
   services_.push_back(std::make_unique<InferenceServiceImpl>(*registry_, life_));
   services_.push_back(std::make_unique<NowcastServiceImpl>(*streams_, life_));
 
@@ -89,7 +95,8 @@ void Server::start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(cfg_.listen, grpc::InsecureServerCredentials(), &grpc_port_);
+  if (!cfg_.tokens_file.empty()) TokenAuthority::instance().load(cfg_.tokens_file);
+  builder.AddListeningPort(cfg_.listen, server_credentials(cfg_), &grpc_port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(cfg_.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(cfg_.max_message_bytes));
   // Long-lived progress streams: allow client keepalive pings while idle.
@@ -124,6 +131,8 @@ void Server::start() {
                      << ", metrics on port " << metrics_port_ << ", data dir " << cfg_.data_dir);
 }
 
+void Server::reload() { TokenAuthority::instance().reload(); }
+
 void Server::write_ready_file() const {
   if (cfg_.ready_file.empty()) return;
   atomic_write(cfg_.ready_file, "{\"grpc_port\": " + std::to_string(grpc_port_) +
@@ -143,6 +152,7 @@ void Server::shutdown() {
   if (jobs_) jobs_->shutdown();
   // Streams snapshot now and refuse further observations (UNAVAILABLE); background fits stop.
   if (streams_) streams_->shutdown();
+  if (sessions_) sessions_->shutdown();
   const auto deadline = std::chrono::system_clock::now() +
                         std::chrono::duration_cast<std::chrono::system_clock::duration>(
                             std::chrono::duration<double>(cfg_.drain_seconds));

@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "core/lifecycle.h"
+#include "adapt/session_manager.h"
 #include "core/dataset_store.h"
 #include "core/model_registry.h"
 #include "streams/stream_store.h"
@@ -28,6 +29,8 @@ class Server {
 
   // Restores persisted state, binds the listeners and starts serving. Throws on bind failure.
   void start();
+  // SIGHUP: re-read the token file.
+  void reload();
   // Idempotent; returns once every RPC has finished.
   void shutdown();
   void wait();
@@ -49,6 +52,7 @@ class Server {
   std::unique_ptr<ModelRegistry> registry_;
   std::unique_ptr<DatasetStore> datasets_;
   std::unique_ptr<train::JobRunner> jobs_;
+  std::unique_ptr<adapt::SessionManager> sessions_;
   std::unique_ptr<streams::StreamStore> streams_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;

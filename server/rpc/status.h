@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "rpc/auth.h"
 
 namespace attune::rpc {
 
@@ -20,6 +21,15 @@ grpc::Status guard(F&& f) {
   } catch (...) {
     return to_status(std::current_exception());
   }
+}
+
+// The same, after checking that the caller's token has `role` (when tokens are configured).
+template <class F>
+grpc::Status guard(const grpc::ServerContext* ctx, Role role, F&& f) {
+  return guard([&] {
+    TokenAuthority::instance().authorize(*ctx, role);
+    return f();
+  });
 }
 
 }  // namespace attune::rpc

@@ -11,25 +11,25 @@
 
 namespace attune::rpc {
 
-grpc::Status TrainingServiceImpl::StartTraining(grpc::ServerContext*, const v1::StartTrainingRequest* req,
+grpc::Status TrainingServiceImpl::StartTraining(grpc::ServerContext* ctx, const v1::StartTrainingRequest* req,
                                                 v1::Job* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kTrain, [&] {
     if (life_.draining) throw Unavailable("server is shutting down; submit the job to another replica");
     to_proto(runner_.submit(from_proto(req->spec())), resp);
     return grpc::Status::OK;
   });
 }
 
-grpc::Status TrainingServiceImpl::GetJob(grpc::ServerContext*, const v1::GetJobRequest* req, v1::Job* resp) {
-  return guard([&] {
+grpc::Status TrainingServiceImpl::GetJob(grpc::ServerContext* ctx, const v1::GetJobRequest* req, v1::Job* resp) {
+  return guard(ctx, Role::kTrain, [&] {
     to_proto(runner_.get(req->name()), resp);
     return grpc::Status::OK;
   });
 }
 
-grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest* req,
+grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext* ctx, const v1::ListJobsRequest* req,
                                            v1::ListJobsResponse* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kTrain, [&] {
     std::optional<train::JobState> filter;
     if (req->state() != v1::JOB_STATE_UNSPECIFIED) filter = static_cast<train::JobState>(req->state());
     for (const auto& j : runner_.list(filter)) to_proto(j, resp->add_jobs());
@@ -37,8 +37,8 @@ grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJ
   });
 }
 
-grpc::Status TrainingServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* req, v1::Job* resp) {
-  return guard([&] {
+grpc::Status TrainingServiceImpl::CancelJob(grpc::ServerContext* ctx, const v1::CancelJobRequest* req, v1::Job* resp) {
+  return guard(ctx, Role::kTrain, [&] {
     to_proto(runner_.cancel(req->name()), resp);
     return grpc::Status::OK;
   });
@@ -46,7 +46,7 @@ grpc::Status TrainingServiceImpl::CancelJob(grpc::ServerContext*, const v1::Canc
 
 grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* ctx, const v1::WatchJobRequest* req,
                                            grpc::ServerWriter<v1::JobEvent>* writer) {
-  return guard([&] {
+  return guard(ctx, Role::kTrain, [&] {
     // The first event is the current state; then every event as it happens.
     auto batch = runner_.watch(req->name(), std::numeric_limits<int64_t>::max(), std::chrono::milliseconds(0));
     int64_t after = 0;
@@ -93,7 +93,7 @@ grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* ctx, const v1::W
 grpc::Status TrainingServiceImpl::TrainStream(
     grpc::ServerContext* ctx,
     grpc::ServerReaderWriter<v1::TrainStreamResponse, v1::TrainStreamRequest>* stream) {
-  return guard([&] {
+  return guard(ctx, Role::kTrain, [&] {
     v1::TrainStreamRequest msg;
     if (!stream->Read(&msg) || msg.part_case() != v1::TrainStreamRequest::kStart)
       throw InvalidArgument("first message: expected `start` (model, optimizer, loss), then `batch` messages");
@@ -148,9 +148,9 @@ grpc::Status TrainingServiceImpl::TrainStream(
   });
 }
 
-grpc::Status TrainingServiceImpl::ListOptimizers(grpc::ServerContext*, const v1::ListOptimizersRequest*,
+grpc::Status TrainingServiceImpl::ListOptimizers(grpc::ServerContext* ctx, const v1::ListOptimizersRequest*,
                                                  v1::ListOptimizersResponse* resp) {
-  return guard([&] {
+  return guard(ctx, Role::kTrain, [&] {
     for (const auto& o : optim::supported_optimizers()) {
       auto* d = resp->add_optimizers();
       d->set_name(o.name);

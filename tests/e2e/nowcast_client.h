@@ -4,6 +4,7 @@
 
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
@@ -108,13 +109,13 @@ inline v1::NowcastForecast get_forecast(NowcastStub& s, const std::string& name)
   return resp;
 }
 
+// Protobuf's JSON mapping with object keys sorted (map fields serialize in no fixed order).
 inline std::string json(const google::protobuf::Message& m) {
   std::string out;
   google::protobuf::util::JsonPrintOptions o;
-  o.add_whitespace = true;
   o.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
+  return nlohmann::json::parse(out).dump(1);
 }
 
 // Everything GetStream reports that must survive a restart or match a twin stream: all but the

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <thread>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "nowcast_client.h"
@@ -44,11 +45,19 @@ double sample(const std::string& scrape, const std::string& series) {
 
 TEST_F(NowcastTest, PerformanceRetrainingFiresWithin14StepsOfTheSpliceChange) {
   ASSERT_TRUE(create(*stub_, stream_config("splice", {"temp_max"})).ok());
-  // One observation per message, as a live feed would send them.
+  // One observation per message, as a live feed sends them. A live daily feed leaves a fit
+  // (about a millisecond of ridge) all the time it needs before the next observation; the
+  // pause after each fire plays that part, so that the background swaps happen at the next
+  // observation however loaded the test machine is.
   std::vector<v1::RetrainStarted> fires;
   std::vector<v1::FitRecord> fits;
   int64_t drifts = 0;
-  for (const auto& reply : ingest_range(*stub_, "splice", 0, splice().size(), 1)) {
+  grpc::ClientContext ctx;
+  with_deadline(&ctx, 300);
+  auto call = stub_->Ingest(&ctx);
+  for (size_t i = 0; i < splice().size(); ++i) {
+    v1::IngestResponse reply;
+    ASSERT_TRUE(call->Write(request("splice", i, i + 1)) && call->Read(&reply)) << call->Finish().error_message();
     ASSERT_EQ(reply.results_size(), 1);
     const auto& r = reply.results(0);
     ASSERT_EQ(r.forecast().horizons_size(), 3);
@@ -56,7 +65,10 @@ TEST_F(NowcastTest, PerformanceRetrainingFiresWithin14StepsOfTheSpliceChange) {
     for (const auto& s : r.retrain_started()) fires.push_back(s);
     for (const auto& f : r.retrain_finished()) fits.push_back(f);
     drifts += r.drifts_size();
+    if (r.retrain_started_size()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  call->WritesDone();
+  ASSERT_TRUE(call->Finish().ok());
   const int64_t cp = nowcast::kSpliceChangePoint;
   const v1::RetrainStarted* first = nullptr;
   for (const auto& f : fires)
@@ -65,6 +77,7 @@ TEST_F(NowcastTest, PerformanceRetrainingFiresWithin14StepsOfTheSpliceChange) {
       break;
     }
   ASSERT_NE(first, nullptr) << "no performance retrain after the change";
+  RecordProperty("first_performance_fire_step", static_cast<int>(first->step()));
   EXPECT_LE(first->step() - cp, 14) << "first performance fire at step " << first->step();
   EXPECT_GT(first->ratio(), 2.0);  // r > 1 + τ (τ = 1)
   EXPECT_GE(first->model_age(), 7);
@@ -111,7 +124,6 @@ TEST_F(NowcastTest, MetricsMatchTheStreamAndLeaveWithIt) {
               h.count());
   EXPECT_EQ(sample(text, R"(attune_drift_events_total{detector="performance",stream="metered"})"),
             s.drift_events());
-  EXPECT_GE(s.drift_events(), 1);
   EXPECT_EQ(sample(text, R"(attune_drift_threshold{detector="performance",stream="metered"})"), 2);
   EXPECT_GT(sample(text, R"(attune_drift_statistic{detector="performance",stream="metered"})"), 0);
   for (const auto& [trigger, n] : s.fits_by_trigger())
@@ -120,6 +132,11 @@ TEST_F(NowcastTest, MetricsMatchTheStreamAndLeaveWithIt) {
             s.recent_fits(s.recent_fits_size() - 1).window());
   EXPECT_NEAR(sample(text, R"(attune_nowcast_train_cpu_seconds_total{stream="metered"})"),
               s.compute().train_cpu_seconds(), 1e-6 + 1e-6 * s.compute().train_cpu_seconds());
+  const auto file = dir_->path() / "scrape.txt";
+  std::ofstream(file) << text.substr(1);
+  std::string lint;
+  EXPECT_EQ(run_command("promtool check metrics < " + file.string(), &lint), 0) << lint;
+  EXPECT_EQ(lint, "") << "promtool complained:\n" << lint;
 
   v1::DeleteStreamRequest del;
   del.set_name("metered");
@@ -238,9 +255,8 @@ class BadObservation : public NowcastTest {
   // The stream is unchanged by the rejected message and continues like its twin.
   void expect_stream_continues(int64_t expected_before = 200) {
     EXPECT_EQ(get_stream(*stub_, victim_).observations(), expected_before);
-    const size_t from = static_cast<size_t>(expected_before);
-    ingest_range(*stub_, victim_, from, 260, 1);
-    ingest_range(*stub_, twin_, 200, 260, 60);
+    ingest_range(*stub_, victim_, static_cast<size_t>(expected_before), 260, 1);
+    ingest_range(*stub_, twin_, static_cast<size_t>(get_stream(*stub_, twin_).observations()), 260, 60);
     EXPECT_EQ(state(get_stream(*stub_, victim_)), state(get_stream(*stub_, twin_)));
     EXPECT_EQ(state(get_forecast(*stub_, victim_)), state(get_forecast(*stub_, twin_)));
   }
