@@ -94,6 +94,13 @@ def models_workload(w):
             raise AssertionError("health %r is %s" % (service, status))
 
 
+def _tensor(w, array):
+    from attune.v1 import tensor_pb2
+    kinds = {"float32": tensor_pb2.FLOAT32, "float64": tensor_pb2.FLOAT64, "int64": tensor_pb2.INT64}
+    a = w.np.ascontiguousarray(array)
+    return tensor_pb2.Tensor(dtype=kinds[str(a.dtype)], shape=list(a.shape), data=a.tobytes())
+
+
 def train_workload(w):
     """Row Training. Must produce: attune_train_jobs{state=...} including state="failed" and
     state="running" children (AttuneTrainJobFailed / AttuneCheckpointStale probe them),
@@ -102,11 +109,55 @@ def train_workload(w):
     attune_checkpoint_seconds, attune_checkpoint_last_success_timestamp_seconds,
     attune_train_queue_depth, attune_train_world_size, attune_train_allreduce_seconds.
 
-    To write (lead): import a small dataset, start a short job on cnn_bn or mlp with checkpoints
-    every few steps, watch it to completion; start one job that fails (e.g. a dataset whose
-    shape does not match the model) so the failed gauge exists; for the distributed families run
-    a 2-rank job or have the server register those series at start."""
-    raise NotImplementedError("train_workload: TrainingService workload not written yet")
+    Uploads a small learnable dataset, trains mlp with checkpoints every few steps and watches it
+    to completion, then runs a job that fails (NaN loss) so the failed gauge counts one."""
+    from attune.v1 import dataset_service_pb2 as ds, dataset_service_pb2_grpc as ds_grpc
+    from attune.v1 import training_service_pb2 as ts, training_service_pb2_grpc as ts_grpc
+    from attune.v1 import model_service_pb2 as ms
+    np = w.np
+    i = np.arange(1, 257)[:, None]
+    x = np.sin(0.37 * i + 0.91 * np.arange(1, 9)[None, :]).astype(np.float32)
+    y = np.argmax(x @ np.cos(0.7 * np.arange(8)[:, None] + 1.3 * np.arange(4)[None, :]), axis=1).astype(np.int64)
+
+    def chunks():
+        yield ds.UploadDatasetChunk(header=ds.UploadDatasetHeader(
+            name="syn", feature_dtype=1, feature_shape=[8], label_dtype=3))
+        for b in range(0, 256, 64):
+            yield ds.UploadDatasetChunk(batch=ds.DatasetBatch(features=_tensor(w, x[b:b + 64]),
+                                                              labels=_tensor(w, y[b:b + 64])))
+    w.log("train: upload a dataset")
+    ds_grpc.DatasetServiceStub(w.channel).UploadDataset(chunks(), timeout=60)
+    stub = ts_grpc.TrainingServiceStub(w.channel)
+
+    w.log("train: a job with checkpoints, watched to completion")
+    spec = ts.JobSpec(model=ms.ModelRef(name="mlp"), dataset="syn", validation_split=0.25,
+                      optimizer=ts.OptimizerSpec(name="adan", lr=0.01), batch=ts.BatchSpec(size=16),
+                      epochs=4, checkpoint_every_steps=5)
+    job = stub.StartTraining(ts.StartTrainingRequest(spec=spec), timeout=60)
+    last = None
+    for ev in stub.WatchJob(ts.WatchJobRequest(name=job.name), timeout=300):
+        last = ev
+        if ev.done:
+            break
+    if last is None or last.job.metadata.state != ts.JOB_SUCCEEDED:
+        raise AssertionError("training job did not succeed: %s" % (last.job.error.message if last else "no events"))
+    w.log("  %s: %d steps, published %s v%d" % (job.name, last.job.response.steps,
+                                                 last.job.response.model_name, last.job.response.model_version))
+
+    w.log("train: a job that fails (NaN loss)")
+    bad = ts.JobSpec(model=ms.ModelRef(name="mlp"), dataset="syn",
+                     optimizer=ts.OptimizerSpec(name="sgd", lr=1e30), max_steps=20)
+    job = stub.StartTraining(ts.StartTrainingRequest(spec=bad), timeout=60)
+    for ev in stub.WatchJob(ts.WatchJobRequest(name=job.name), timeout=120):
+        if ev.done:
+            if ev.job.metadata.state != ts.JOB_FAILED:
+                raise AssertionError("the NaN job should fail")
+            break
+
+
+def _shifted_images(np, n, seed):
+    idx = np.arange(n * 28 * 28, dtype=np.float64).reshape(n, 1, 28, 28)
+    return (0.6 * np.sin(idx * 0.013 + seed) + 0.25 * np.cos(idx * 0.21 + 2 * seed) + 0.3).astype(np.float32)
 
 
 def adapt_workload(w):
@@ -115,9 +166,32 @@ def adapt_workload(w):
     attune_adapt_batch_seconds, attune_adapt_resets_total (one manual reset),
     attune_adapt_fisher_penalty (EATA with a Fisher regulariser).
 
-    To write (lead): open an EATA session and a LAME session on cnn_bn, stream a few corrupted
-    batches through each, reset one session, close them."""
-    raise NotImplementedError("adapt_workload: AdaptationService workload not written yet")
+    Opens an EATA session (Fisher from streamed clean samples) and a LAME session on cnn_bn,
+    streams shifted batches through each, resets one, closes both."""
+    from attune.v1 import adaptation_service_pb2 as ad, adaptation_service_pb2_grpc as ad_grpc
+    from attune.v1 import model_service_pb2 as ms
+    np = w.np
+    stub = ad_grpc.AdaptationServiceStub(w.channel)
+    ref = ms.ModelRef(name="cnn_bn")
+    eata = stub.CreateSession(ad.CreateSessionRequest(model=ref, options=ad.AdaptationOptions(
+        method="eata", e_margin_factor=1.0, d_margin=0.4, fisher_alpha=1.0, lr=0.01)), timeout=60)
+    lame = stub.CreateSession(ad.CreateSessionRequest(model=ref, options=ad.AdaptationOptions(
+        method="lame", affinity="knn")), timeout=60)
+    w.log("adapt: Fisher for %s from streamed clean samples" % eata.id)
+    clean = np.random.RandomState(1).rand(64, 1, 28, 28).astype(np.float32)
+
+    def fisher():
+        yield ad.ComputeFisherRequest(header=ad.FisherHeader(session=eata.id, size=64, batch_size=32))
+        yield ad.ComputeFisherRequest(samples=_tensor(w, clean))
+    stub.ComputeFisher(fisher(), timeout=120)
+    for session in (eata, lame):
+        reqs = [ad.AdaptRequest(session=session.id if k == 0 else "", batch=_tensor(w, _shifted_images(np, 16, k)))
+                for k in range(4)]
+        n = sum(1 for _ in stub.Adapt(iter(reqs), timeout=120))
+        w.log("adapt: %s (%s) adapted %d batches" % (session.id, session.options.method, n))
+    stub.ResetSession(ad.ResetSessionRequest(session=eata.id), timeout=30)
+    for session in (eata, lame):
+        stub.CloseSession(ad.CloseSessionRequest(session=session.id), timeout=30)
 
 
 def nowcast_workload(w):
@@ -126,10 +200,27 @@ def nowcast_workload(w):
     (at least one drift), attune_retrain_total, attune_nowcast_window_samples,
     attune_nowcast_train_cpu_seconds_total.
 
-    To write (lead): create a stream with a drift detector and performance-based retraining, push
-    observations with a level shift half-way (so a drift and a retrain happen), let forecasts
-    mature."""
-    raise NotImplementedError("nowcast_workload: NowcastService workload not written yet")
+    Streams the vendored NOAA splice (Seattle 2012-2013, then New York 2014-2015) into a stream
+    with performance-based retraining, which detects the change and retrains."""
+    import csv
+    import datetime
+    from attune.v1 import nowcast_service_pb2 as nc, nowcast_service_pb2_grpc as nc_grpc
+    stub = nc_grpc.NowcastServiceStub(w.channel)
+    variables = ["precipitation", "temp_max", "temp_min", "wind"]
+    stub.CreateStream(nc.CreateStreamRequest(config=nc.NowcastStreamConfig(
+        name="weather", variables=variables, targets=["temp_max", "wind"],
+        retrain=nc.NowcastRetrainConfig(trigger="performance"))), timeout=60)
+    rows = list(csv.DictReader(open(os.path.join(REPO, "tests", "fixtures", "noaa", "weather.csv"))))
+    splice = [r for r in rows if r["location"] == "Seattle" and r["date"] < "2014"] + \
+             [r for r in rows if r["location"] == "New York" and r["date"] >= "2014"]
+
+    def day(s):
+        return int(datetime.datetime.fromisoformat(s).replace(tzinfo=datetime.timezone.utc).timestamp())
+    observations = [nc.Observation(time=day(r["date"]), values={v: float(r[v]) for v in variables}) for r in splice]
+    reqs = (nc.IngestRequest(stream="weather", observations=observations[b:b + 32])
+            for b in range(0, len(observations), 32))
+    replies = sum(1 for _ in stub.Ingest(reqs, timeout=300))
+    w.log("nowcast: ingested %d observations in %d messages" % (len(observations), replies))
 
 
 PARTS = {"models": models_workload, "train": train_workload, "adapt": adapt_workload,
