@@ -1,6 +1,7 @@
 // attune-server: hosts, trains and adapts LibTorch models over gRPC.
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -8,6 +9,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "rpc/server.h"
+#include "rpc/train_worker.h"
 
 int main(int argc, char** argv) {
   // Signals are taken synchronously by one thread; every thread started later inherits the mask.
@@ -34,6 +36,32 @@ int main(int argc, char** argv) {
   const int threads = cfg.threads > 0 ? cfg.threads : attune::available_cpus();
   torch::set_num_threads(threads);
   LOG_INFO("LibTorch intra-op threads: " << threads);
+
+  if (cfg.worker) {
+    // A worker rank of distributed training jobs: SIGTERM/SIGINT stop it after the current step.
+    attune::rpc::TrainWorker worker(cfg);
+    try {
+      worker.start();
+    } catch (const std::exception& e) {
+      LOG_ERROR("cannot start: " << e.what());
+      return 1;
+    }
+    std::atomic<bool> done{false};
+    std::thread signal_thread([&] {
+      int sig = 0;
+      while (sigwait(&signals, &sig) != 0 || sig == SIGHUP) {
+      }
+      if (done) return;
+      LOG_INFO((sig == SIGTERM ? "SIGTERM" : "SIGINT") << " received: leaving after the current step");
+      worker.stop();
+    });
+    const int code = worker.run();
+    // run() also ends on its own (--worker-jobs): wake the signal thread.
+    done = true;
+    pthread_kill(signal_thread.native_handle(), SIGTERM);
+    signal_thread.join();
+    return code;
+  }
 
   attune::rpc::Server server(cfg);
   try {

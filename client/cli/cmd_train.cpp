@@ -1,4 +1,5 @@
 // attune train --model M|--architecture ... --dataset D --optimizer NAME --lr X [--watch]
+// attune train --restart JOB [--watch]
 #include <iostream>
 #include <sstream>
 
@@ -25,7 +26,11 @@ const std::string kUsage = std::string(
     "                     [--max-batch-size N] [--microbatch N]] [--scale-lr]\n"
     "                    [--patience N] [--eval-every N] [--checkpoint-every N] [--seed N]\n"
     "                    [--deterministic] [--publish NAME] [--world-size N] [--watch]\n"
+    "       attune train --restart JOB [--watch]   (a failed or cancelled job resumes from its\n"
+    "                                               last checkpoint)\n"
     "       attune train --list-optimizers\n"
+    "--world-size N: data-parallel ranks; this server is rank 0 and N-1 workers join it\n"
+    "(attune-server --worker --coordinator <this server>).\n"
     "architectures (with --publish NAME):\n") + kArchitectureUsage;
 
 std::vector<double> parse_doubles(const std::string& s, const std::string& flag) {
@@ -61,6 +66,29 @@ int list_optimizers(const Global& g) {
   return 0;
 }
 
+int follow(const Global& g, const v1::Job& job, bool watch, const char* verb) {
+  if (!watch) {
+    if (g.json) std::cout << to_json(job) << "\n";
+    else std::cout << verb << " " << job.name() << " (follow it with `attune jobs watch " << job.name() << "`)\n";
+    return 0;
+  }
+  if (!g.json) std::cerr << verb << " " << job.name() << "\n";
+  const auto done = watch_job(g, job.name());
+  print_job(done, g);
+  return done.metadata().state() == v1::JOB_SUCCEEDED ? 0 : 1;
+}
+
+int restart_job(const Global& g, const std::string& name, bool watch) {
+  auto stub = v1::TrainingService::NewStub(channel(g));
+  v1::RestartJobRequest req;
+  req.set_name(name);
+  v1::Job job;
+  grpc::ClientContext ctx;
+  prepare(ctx, g);
+  check(stub->RestartJob(&ctx, req, &job));
+  return follow(g, job, watch, "restarted");
+}
+
 int cmd_train(const Argv& argv) {
   auto flags = global_flags();
   flags.insert({"watch", "adadagrad", "scale-lr", "deterministic", "list-optimizers", "no-decay-exclusion"});
@@ -70,10 +98,11 @@ int cmd_train(const Argv& argv) {
                "option", "epochs", "max-steps", "batch-size", "validation-split", "validation-dataset",
                "loss", "schedule", "warmup-steps", "min-lr-ratio", "step-size", "gamma",
                "clip-grad-norm", "test", "eta", "theta", "nu", "max-batch-size", "microbatch",
-               "patience", "eval-every", "checkpoint-every", "seed", "publish", "world-size"});
+               "patience", "eval-every", "checkpoint-every", "seed", "publish", "world-size", "restart"});
   Args a(argv, flags, opts);
   const Global g = global_from(a);
   if (a.has("list-optimizers")) return list_optimizers(g);
+  if (auto job = a.get("restart")) return restart_job(g, *job, a.has("watch"));
   if (!a.has("dataset") || (!a.has("model") && !a.has("architecture"))) {
     std::cerr << kUsage;
     return 2;
@@ -156,15 +185,7 @@ int cmd_train(const Argv& argv) {
   grpc::ClientContext ctx;
   prepare(ctx, g);
   check(stub->StartTraining(&ctx, req, &job));
-  if (!a.has("watch")) {
-    if (g.json) std::cout << to_json(job) << "\n";
-    else std::cout << "started " << job.name() << " (follow it with `attune jobs watch " << job.name() << "`)\n";
-    return 0;
-  }
-  if (!g.json) std::cerr << "started " << job.name() << "\n";
-  const auto done = watch_job(g, job.name());
-  print_job(done, g);
-  return done.metadata().state() == v1::JOB_SUCCEEDED ? 0 : 1;
+  return follow(g, job, a.has("watch"), "started");
 }
 
 }  // namespace

@@ -205,7 +205,8 @@ SessionInfo SessionManager::fisher_from_samples(const std::string& id, const tor
 }
 
 SessionInfo SessionManager::fisher_from_dataset(const std::string& id, const std::string& dataset,
-                                                int64_t size, int64_t batch_size, uint64_t seed) {
+                                                int64_t size, int64_t batch_size, uint64_t seed,
+                                                const std::function<bool()>& cancelled) {
   if (size < 2) throw InvalidArgument("size: expected >= 2, received " + std::to_string(size));
   const auto spec = input_spec(id);
   const auto data = datasets_.get(dataset);
@@ -223,6 +224,8 @@ SessionInfo SessionManager::fisher_from_dataset(const std::string& id, const std
   const auto index = order.narrow(0, 0, std::min(size, data->info.samples));
   auto x = data->features.index_select(0, index).to(to_scalar_type(is_floating(spec.dtype) ? spec.dtype : DType::kFloat32));
   if (data->info.feature_scale != 1.0) x.mul_(data->info.feature_scale);
+  if (cancelled && cancelled())
+    throw Error(Code::kCancelled, "ComputeFisher cancelled by the caller; the session is unchanged");
   return fisher_from_samples(id, x, batch_size);
 }
 

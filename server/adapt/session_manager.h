@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,8 +49,11 @@ class SessionManager {
   // The batch must already be decoded; it is checked against the model's declared input.
   AdaptOutcome adapt(const std::string& id, const torch::Tensor& batch);
   SessionInfo fisher_from_samples(const std::string& id, const torch::Tensor& samples, int64_t batch_size);
+  // `cancelled` is looked at before the estimate starts (loading and sampling the dataset can
+  // take a while); the estimate itself runs to its end (tta::estimate_fisher has no hook).
   SessionInfo fisher_from_dataset(const std::string& id, const std::string& dataset, int64_t size,
-                                  int64_t batch_size, uint64_t seed);
+                                  int64_t batch_size, uint64_t seed,
+                                  const std::function<bool()>& cancelled = {});
   SessionInfo reset(const std::string& id);
   SessionInfo get(const std::string& id) const;
   std::vector<SessionInfo> list() const;

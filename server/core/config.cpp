@@ -16,7 +16,15 @@ struct Option {
   const char* env;
   const char* help;
   std::function<void(ServerConfig&, const std::string&)> set;
+  bool boolean = false;  // a switch: `--flag` alone means true (`--flag=false` too)
 };
+
+bool to_bool(const std::string& flag, const std::string& v) {
+  if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
+  if (v == "0" || v == "false" || v == "no" || v == "off") return false;
+  throw std::invalid_argument(flag + ": expected true or false, received '" + v + "'");
+}
+
 
 int64_t to_int(const std::string& flag, const std::string& v) {
   size_t pos = 0;
@@ -41,6 +49,12 @@ double to_double(const std::string& flag, const std::string& v) {
   }
   if (pos != v.size() || v.empty() || !std::isfinite(x))
     throw std::invalid_argument(flag + ": expected a number, received '" + v + "'");
+  return x;
+}
+
+double positive_seconds(const std::string& flag, const std::string& v) {
+  const double x = to_double(flag, v);
+  if (x <= 0) throw std::invalid_argument(flag + ": expected a number of seconds > 0, received " + v);
   return x;
 }
 
@@ -130,6 +144,52 @@ const std::vector<Option>& options() {
       {"--tokens-file", "ATTUNE_TOKENS_FILE",
        "bearer tokens with roles (enables authentication; reloaded on SIGHUP)",
        [](ServerConfig& c, const std::string& v) { c.tokens_file = v; }},
+      {"--worker", "ATTUNE_WORKER",
+       "run as a worker rank of distributed training jobs owned by --coordinator (no value needed)",
+       [](ServerConfig& c, const std::string& v) { c.worker = to_bool("--worker", v); }, true},
+      {"--coordinator", "ATTUNE_COORDINATOR",
+       "worker: gRPC address (host:port) of the server that owns the jobs (rank 0)",
+       [](ServerConfig& c, const std::string& v) { c.coordinator = v; }},
+      {"--coordinator-token", "ATTUNE_COORDINATOR_TOKEN",
+       "worker: bearer token (train role) for the coordinator when it requires tokens",
+       [](ServerConfig& c, const std::string& v) { c.coordinator_token = v; }},
+      {"--coordinator-ca", "ATTUNE_COORDINATOR_CA", "worker: PEM CA certificate when the coordinator serves TLS",
+       [](ServerConfig& c, const std::string& v) { c.coordinator_ca = v; }},
+      {"--rank", "ATTUNE_RANK",
+       "worker: this rank (>= 1); default JOB_COMPLETION_INDEX+1, else the pod's ordinal+1, else any",
+       [](ServerConfig& c, const std::string& v) { c.rank = positive("--rank", v); }},
+      {"--worker-jobs", "ATTUNE_WORKER_JOBS",
+       "worker: exit after this many job attempts (0 = keep serving; 1 suits a Kubernetes Job)",
+       [](ServerConfig& c, const std::string& v) {
+         const int64_t x = to_int("--worker-jobs", v);
+         if (x < 0 || x > 1'000'000) throw std::invalid_argument("--worker-jobs: expected >= 0, received " + v);
+         c.worker_jobs = static_cast<int>(x);
+       }},
+      {"--dist-host", "ATTUNE_DIST_HOST",
+       "address this rank's Gloo transport binds to and advertises (default: the host name)",
+       [](ServerConfig& c, const std::string& v) { c.dist_host = v; }},
+      {"--dist-store-port", "ATTUNE_DIST_STORE_PORT",
+       "rank 0: port of a distributed job's rendezvous store (0 = any free port, told to workers)",
+       [](ServerConfig& c, const std::string& v) {
+         const int64_t x = to_int("--dist-store-port", v);
+         if (x < 0 || x > 65535) throw std::invalid_argument("--dist-store-port: expected 0..65535, received " + v);
+         c.dist_store_port = static_cast<int>(x);
+       }},
+      {"--dist-advertise-host", "ATTUNE_DIST_ADVERTISE_HOST",
+       "rank 0: host workers use to reach the rendezvous store (default: the host in their --coordinator)",
+       [](ServerConfig& c, const std::string& v) { c.dist_advertise_host = v; }},
+      {"--dist-timeout-seconds", "ATTUNE_DIST_TIMEOUT_SECONDS",
+       "distributed jobs: a collective (all-reduce) waiting longer than this fails the job",
+       [](ServerConfig& c, const std::string& v) {
+         c.dist_timeout_seconds = positive_seconds("--dist-timeout-seconds", v);
+       }},
+      {"--dist-join-timeout-seconds", "ATTUNE_DIST_JOIN_TIMEOUT_SECONDS",
+       "rank 0: how long a distributed job waits for all its ranks before it fails",
+       [](ServerConfig& c, const std::string& v) {
+         c.dist_join_timeout_seconds = positive_seconds("--dist-join-timeout-seconds", v);
+       }},
+      {"--dist-bucket-mb", "ATTUNE_DIST_BUCKET_MB", "distributed jobs: gradient all-reduce bucket size in MiB",
+       [](ServerConfig& c, const std::string& v) { c.dist_bucket_mb = positive("--dist-bucket-mb", v); }},
   };
   return opts;
 }
@@ -144,6 +204,10 @@ void validate(const ServerConfig& c) {
   if (!c.tls_client_ca.empty() && c.tls_cert.empty())
     throw std::invalid_argument("--tls-client-ca needs --tls-cert and --tls-key (mutual TLS)");
   if (c.data_dir.empty()) throw std::invalid_argument("--data-dir: must not be empty");
+  if (c.worker && c.coordinator.empty())
+    throw std::invalid_argument("--worker needs --coordinator HOST:PORT (the server that owns the jobs)");
+  if (!c.worker && !c.coordinator.empty())
+    throw std::invalid_argument("--coordinator is for workers: add --worker");
 }
 
 }  // namespace
@@ -171,7 +235,9 @@ ServerConfig parse_config(int argc, const char* const* argv, bool* help) {
       if (arg == o.flag) found = &o;
     if (!found)
       throw std::invalid_argument("unknown option '" + arg + "' (see attune-server --help)");
-    if (!has_value) {
+    if (!has_value && found->boolean) {
+      value = "true";
+    } else if (!has_value) {
       if (i + 1 >= argc) throw std::invalid_argument(arg + ": missing value");
       value = argv[++i];
     }
@@ -192,7 +258,7 @@ std::string usage() {
   o << "usage: attune-server [options]\n\nEvery option can also be set through its environment "
        "variable (the flag wins).\n\n";
   for (const auto& opt : options()) {
-    o << "  " << opt.flag << " VALUE";
+    o << "  " << opt.flag << (opt.boolean ? "      " : " VALUE");
     o << std::string(std::max<size_t>(2, 30 - std::string(opt.flag).size()), ' ') << opt.help
       << "\n" << std::string(38, ' ') << "env " << opt.env << "\n";
   }

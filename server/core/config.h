@@ -32,6 +32,20 @@ struct ServerConfig {
   std::string tls_key;
   std::string tls_client_ca;  // set => mutual TLS
   std::string tokens_file;
+  // Distributed training (see server/train/DISTRIBUTED.md). The server that accepts a job with
+  // world_size > 1 is its rank 0; `--worker` processes are the other ranks.
+  bool worker = false;              // run as a worker rank of --coordinator's jobs
+  std::string coordinator;          // worker: rank 0's gRPC address (host:port)
+  std::string coordinator_token;    // worker: bearer token for rank 0 (train role)
+  std::string coordinator_ca;       // worker: PEM CA when rank 0 serves TLS
+  int rank = -1;                    // worker: -1 = JOB_COMPLETION_INDEX+1, hostname ordinal+1, or any
+  int worker_jobs = 0;              // worker: exit after this many job attempts (0 = never)
+  std::string dist_host;            // this rank's Gloo address ("" = the host name)
+  int dist_store_port = 0;          // rank 0: rendezvous store port (0 = any free port)
+  std::string dist_advertise_host;  // rank 0: host workers use for the store ("" = --coordinator's)
+  double dist_timeout_seconds = 120;
+  double dist_join_timeout_seconds = 600;
+  int dist_bucket_mb = 25;
 };
 
 // Throws std::invalid_argument with a message saying which flag is wrong and how to fix it.

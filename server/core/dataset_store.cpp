@@ -46,6 +46,16 @@ DatasetInfo from_json(const nlohmann::json& j) {
   return d;
 }
 
+// Rows parsed between two looks at the caller's cancellation.
+constexpr int64_t kRowsPerCancelCheck = 4096;
+
+void throw_if_cancelled(const DatasetStore::CancelCheck& cancelled, const std::string& name,
+                        int64_t rows) {
+  if (cancelled && cancelled())
+    throw Error(Code::kCancelled, "import of dataset '" + name + "' cancelled by the caller after " +
+                                      std::to_string(rows) + " rows; nothing was stored");
+}
+
 std::vector<std::string> split_csv_line(const std::string& line) {
   std::vector<std::string> out;
   std::string cell;
@@ -198,7 +208,7 @@ void DatasetStore::remove(const std::string& name) {
 
 DatasetInfo DatasetStore::import_idx(const std::string& name, const std::string& path,
                                      const std::string& split, const std::string& labels_path,
-                                     int64_t limit) {
+                                     int64_t limit, const CancelCheck& cancelled) {
   check_name("name", name);
   if (limit < 0) throw InvalidArgument("limit: expected >= 0, received " + std::to_string(limit));
   const fs::path src = resolve_under(imports_root_, path, "path");
@@ -224,13 +234,14 @@ DatasetInfo DatasetStore::import_idx(const std::string& name, const std::string&
     if (dynamic_cast<const Error*>(&e)) throw;
     throw InvalidArgument(std::string("path: ") + e.what());
   }
+  throw_if_cancelled(cancelled, name, images.defined() ? images.size(0) : 0);
   // Images stay uint8 on disk (4x smaller); training scales them to [0, 1].
   return put(name, images, labels, 1.0 / 255.0, "idx:" + path + (split.empty() ? "" : ":" + split));
 }
 
 DatasetInfo DatasetStore::import_csv(const std::string& name, const std::string& path,
                                      const std::string& label_column, bool regression,
-                                     int64_t limit) {
+                                     int64_t limit, const CancelCheck& cancelled) {
   check_name("name", name);
   const fs::path src = resolve_under(imports_root_, path, "path");
   std::ifstream in(src);
@@ -249,6 +260,7 @@ DatasetInfo DatasetStore::import_csv(const std::string& name, const std::string&
   std::vector<double> labs;
   int64_t rows = 0;
   while (std::getline(in, line) && (limit == 0 || rows < limit)) {
+    if (rows % kRowsPerCancelCheck == 0) throw_if_cancelled(cancelled, name, rows);
     if (line.empty()) continue;
     const auto cells = split_csv_line(line);
     if (cells.size() != header.size())
@@ -280,6 +292,7 @@ DatasetInfo DatasetStore::import_csv(const std::string& name, const std::string&
                             "' has non-integer values; set regression for float targets");
     labels = labels.to(torch::kInt64);
   }
+  throw_if_cancelled(cancelled, name, rows);
   return put(name, features, labels, 1.0, "csv:" + path);
 }
 

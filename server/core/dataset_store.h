@@ -49,11 +49,16 @@ class DatasetStore {
   void remove(const std::string& name);
   void set_in_use_check(std::function<bool(const std::string&)> in_use) { in_use_ = std::move(in_use); }
 
-  // Server-side imports from files under the imports root (paths cannot escape it).
+  // Server-side imports from files under the imports root (paths cannot escape it). When
+  // `cancelled` turns true (the caller went away or its deadline passed) the import stops
+  // within one block of rows and stores nothing (attune::Error kCancelled).
+  using CancelCheck = std::function<bool()>;
   DatasetInfo import_idx(const std::string& name, const std::string& path, const std::string& split,
-                         const std::string& labels_path, int64_t limit);
+                         const std::string& labels_path, int64_t limit,
+                         const CancelCheck& cancelled = {});
   DatasetInfo import_csv(const std::string& name, const std::string& path,
-                         const std::string& label_column, bool regression, int64_t limit);
+                         const std::string& label_column, bool regression, int64_t limit,
+                         const CancelCheck& cancelled = {});
   const std::filesystem::path& imports_root() const { return imports_root_; }
 
  private:

@@ -20,15 +20,45 @@ std::vector<TensorSpec> specs_from_json(const nlohmann::json& j, const std::stri
     const std::string f = field + "[" + std::to_string(i) + "]";
     if (!e.is_object()) throw InvalidArgument(f + ": expected an object");
     TensorSpec s;
-    s.name = e.value("name", std::string("input") + std::to_string(i));
-    const std::string dt = e.contains("datatype") ? e["datatype"].get<std::string>()
-                                                  : e.value("dtype", std::string("FP32"));
+    s.name = std::string("input") + std::to_string(i);
+    if (e.contains("name")) {
+      if (!e["name"].is_string()) throw InvalidArgument(f + ".name: expected a string");
+      s.name = e["name"].get<std::string>();
+    }
+    const char* key = e.contains("datatype") ? "datatype" : "dtype";
+    std::string dt = "FP32";
+    if (e.contains(key)) {
+      if (!e[key].is_string())
+        throw InvalidArgument(f + "." + key + ": expected a string such as \"FP32\"");
+      dt = e[key].get<std::string>();
+    }
     auto d = from_dtype_name(dt);
     if (!d) throw InvalidArgument(f + ".datatype: unknown datatype '" + dt + "'");
     s.dtype = *d;
-    if (e.contains("shape")) s.shape = e["shape"].get<Shape>();
+    if (e.contains("shape")) {
+      const auto& shape = e["shape"];
+      if (!shape.is_array()) throw InvalidArgument(f + ".shape: expected a list of integers");
+      for (size_t k = 0; k < shape.size(); ++k) {
+        // -1 = any size; a float, string or dimension below -1 is a mistake, not a wildcard.
+        if (!shape[k].is_number_integer() || shape[k].get<int64_t>() < -1)
+          throw InvalidArgument(f + ".shape[" + std::to_string(k) + "]: expected an integer >= -1, received " +
+                                shape[k].dump());
+        s.shape.push_back(shape[k].get<int64_t>());
+      }
+    }
     out.push_back(std::move(s));
   }
+  return out;
+}
+
+RepositoryConfig repository_config_from_json(std::string_view text, const std::string& where) {
+  const auto cfg = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (cfg.is_discarded()) throw InvalidArgument(where + ": not valid JSON");
+  if (!cfg.is_object())
+    throw InvalidArgument(where + ": expected a JSON object with \"inputs\" and \"outputs\"");
+  RepositoryConfig out;
+  if (cfg.contains("inputs")) out.inputs = specs_from_json(cfg["inputs"], "config.inputs");
+  if (cfg.contains("outputs")) out.outputs = specs_from_json(cfg["outputs"], "config.outputs");
   return out;
 }
 

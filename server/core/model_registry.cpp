@@ -120,6 +120,8 @@ ModelRegistry::ModelRegistry(fs::path data_dir, fs::path repository_root, int ma
 
 void ModelRegistry::restore() {
   std::unique_lock lock(mu_);
+  if (const int n = remove_stale_temp_files(models_dir_, /*recursive=*/false))
+    LOG_INFO("removed " << n << " temporary file(s) left in " << models_dir_ << " by an interrupted write");
   const fs::path counters = models_dir_ / ".versions.json";
   if (fs::exists(counters)) {
     try {
@@ -356,14 +358,9 @@ ModelInfo ModelRegistry::load_repository(const std::string& name_in, const std::
   }
   std::vector<TensorSpec> inputs, outputs;
   if (fs::exists(config)) {
-    nlohmann::json cfg;
-    try {
-      cfg = nlohmann::json::parse(read_file(config));
-    } catch (const nlohmann::json::exception& e) {
-      throw InvalidArgument("repository config " + config.string() + ": " + e.what());
-    }
-    inputs = specs_from_json(cfg.value("inputs", nlohmann::json()), "config.inputs");
-    outputs = specs_from_json(cfg.value("outputs", nlohmann::json()), "config.outputs");
+    auto parsed = repository_config_from_json(read_file(config), "repository config " + config.string());
+    inputs = std::move(parsed.inputs);
+    outputs = std::move(parsed.outputs);
   }
   const std::string name = name_in.empty() ? fs::path(path).begin()->string() : name_in;
   check_name("name", name);

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "core/error.h"
 
@@ -37,23 +39,38 @@ void fsync_path(const fs::path& path) {
 
 void atomic_write(const fs::path& path, std::string_view bytes) {
   const fs::path tmp = path.string() + temp_suffix();
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail("create", tmp);
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  // O_TMPFILE: the bytes go to an unnamed inode that disappears with the process, and it gets
+  // its temporary name only right before the rename, so a kill while writing or syncing leaves
+  // nothing behind. Filesystems without O_TMPFILE get a named temporary file from the start
+  // (remove_stale_temp_files() clears what a kill leaves of those).
+  bool unnamed = true;
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    unnamed = false;
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail("create", tmp);
+  }
+  auto abandon = [&](const char* what) {
+    const int err = errno;
+    ::close(fd);
+    if (!unnamed) ::unlink(tmp.c_str());
+    errno = err;
+    fail(what, tmp);
+  };
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      fail("write", tmp);
+      abandon("write");
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    fail("fsync", tmp);
+  if (::fsync(fd) != 0) abandon("fsync");
+  if (unnamed) {
+    const std::string self = "/proc/self/fd/" + std::to_string(fd);
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) != 0) abandon("link");
   }
   ::close(fd);
   durable_rename(tmp, path);
@@ -80,6 +97,39 @@ void make_dirs(const fs::path& dir) {
     fs::create_directory(cur);
     if (cur.has_parent_path()) fsync_path(cur.parent_path());
   }
+}
+
+bool is_temp_file_name(const std::string& f) {
+  // <name>.tmp.<decimal pid>.<hex>, exactly as temp_suffix() makes it.
+  const size_t at = f.rfind(".tmp.");
+  if (at == std::string::npos || at == 0) return false;
+  const size_t pid_begin = at + 5;
+  const size_t dot = f.find('.', pid_begin);
+  if (dot == std::string::npos || dot == pid_begin || dot + 1 == f.size()) return false;
+  for (size_t i = pid_begin; i < dot; ++i)
+    if (!std::isdigit(static_cast<unsigned char>(f[i]))) return false;
+  for (size_t i = dot + 1; i < f.size(); ++i)
+    if (!std::isxdigit(static_cast<unsigned char>(f[i]))) return false;
+  return true;
+}
+
+int remove_stale_temp_files(const fs::path& dir, bool recursive) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return 0;
+  std::vector<fs::path> doomed;
+  auto consider = [&](const fs::directory_entry& e) {
+    if (e.is_regular_file(ec) && is_temp_file_name(e.path().filename().string()))
+      doomed.push_back(e.path());
+  };
+  if (recursive) {
+    for (const auto& e : fs::recursive_directory_iterator(dir, ec)) consider(e);
+  } else {
+    for (const auto& e : fs::directory_iterator(dir, ec)) consider(e);
+  }
+  int removed = 0;
+  for (const auto& p : doomed)
+    if (fs::remove(p, ec)) ++removed;
+  return removed;
 }
 
 fs::path resolve_under(const fs::path& root, const std::string& relative, std::string_view field) {

@@ -135,6 +135,8 @@ grpc::Status AdaptationServiceImpl::Adapt(grpc::ServerContext* ctx,
       st->set_lame_iterations(s.lame_iterations);
       if (!stream->Write(resp)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
     }
+    // Reads end at the client's half-close and also when it cancels or its deadline passes.
+    if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "adaptation cancelled");
     return grpc::Status::OK;
   });
 }
@@ -152,19 +154,25 @@ grpc::Status AdaptationServiceImpl::ComputeFisher(grpc::ServerContext* ctx,
     if (size < 2) throw InvalidArgument("header.size: expected >= 2, received " + std::to_string(size));
     if (!h.dataset().empty()) {
       to_proto(sessions_.fisher_from_dataset(h.session(), h.dataset(), size, batch_size,
-                                             static_cast<uint64_t>(h.seed())), resp);
+                                             static_cast<uint64_t>(h.seed()),
+                                             [ctx] { return ctx->IsCancelled(); }),
+               resp);
       return grpc::Status::OK;
     }
     const auto spec = sessions_.input_spec(h.session());
     std::vector<torch::Tensor> parts;
     int64_t n = 0, index = 0;
     while (n < size && reader->Read(&msg)) {
+      if (ctx->IsCancelled()) break;
       if (msg.part_case() != v1::ComputeFisherRequest::kSamples)
         throw InvalidArgument("message after the header: expected `samples`");
       auto x = decode_batch(msg.samples(), "samples[" + std::to_string(index++) + "]", spec).clone();
       n += x.size(0);
       parts.push_back(std::move(x));
     }
+    // Reads also end when the call is cancelled or expires: never estimate from a partial stream.
+    if (ctx->IsCancelled())
+      return grpc::Status(grpc::StatusCode::CANCELLED, "ComputeFisher cancelled; the session is unchanged");
     if (parts.empty())
       throw InvalidArgument("samples: none received; stream clean samples after the header or name a dataset");
     auto all = torch::cat(parts);

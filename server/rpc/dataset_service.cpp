@@ -64,6 +64,9 @@ grpc::Status DatasetServiceImpl::UploadDataset(grpc::ServerContext* ctx,
       features.push_back(f);
       labels.push_back(l);
     }
+    // A cancelled or expired call also ends the reads: store nothing from a partial upload.
+    if (ctx->IsCancelled())
+      return grpc::Status(grpc::StatusCode::CANCELLED, "upload cancelled; nothing was stored");
     if (features.empty()) throw InvalidArgument("batch: no batches received after the header");
     const double scale = h.feature_scale() == 0 ? 1.0 : h.feature_scale();
     to_proto(store_.put(h.name(), torch::cat(features), torch::cat(labels), scale, "upload"), resp);
@@ -75,12 +78,17 @@ grpc::Status DatasetServiceImpl::ImportDataset(grpc::ServerContext* ctx, const v
                                                v1::Dataset* resp) {
   return guard(ctx, Role::kTrain, [&] {
     if (req->limit() < 0) throw InvalidArgument("limit: expected >= 0, received " + std::to_string(req->limit()));
+    const auto cancelled = [ctx] { return ctx->IsCancelled(); };
     switch (req->format()) {
       case v1::ImportDatasetRequest::IDX:
-        to_proto(store_.import_idx(req->name(), req->path(), req->split(), req->labels_path(), req->limit()), resp);
+        to_proto(store_.import_idx(req->name(), req->path(), req->split(), req->labels_path(), req->limit(),
+                                   cancelled),
+                 resp);
         break;
       case v1::ImportDatasetRequest::CSV:
-        to_proto(store_.import_csv(req->name(), req->path(), req->label_column(), req->regression(), req->limit()), resp);
+        to_proto(store_.import_csv(req->name(), req->path(), req->label_column(), req->regression(), req->limit(),
+                                   cancelled),
+                 resp);
         break;
       default:
         throw InvalidArgument("format: expected IDX or CSV, received " + std::to_string(req->format()));

@@ -128,6 +128,9 @@ grpc::Status ModelServiceImpl::ExportModel(grpc::ServerContext* ctx,
     if (req->chunk_bytes() < 0 || req->chunk_bytes() > (64 << 20))
       throw InvalidArgument("chunk_bytes: expected 0 (1 MiB) to 67108864, received " +
                             std::to_string(req->chunk_bytes()));
+    if (req->version() < 0)
+      throw InvalidArgument("version: expected 0 (serving version) or a version number, received " +
+                            std::to_string(req->version()));
     const auto model = registry_.resolve(req->name(), req->version());
     const int64_t chunk = req->chunk_bytes() ? req->chunk_bytes() : (1 << 20);
     std::ifstream in(model->file(), std::ios::binary);

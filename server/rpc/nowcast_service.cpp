@@ -73,6 +73,8 @@ grpc::Status NowcastServiceImpl::Ingest(grpc::ServerContext* ctx,
       resp.set_observations(done.observations);
       if (!rw->Write(resp)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
     }
+    // Reads end at the client's half-close and also when it cancels or its deadline passes.
+    if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "ingest cancelled by the client");
     return grpc::Status::OK;
   });
 }

@@ -22,6 +22,7 @@
 #include "rpc/auth.h"
 #include "rpc/credentials.h"
 #include "rpc/dataset_service.h"
+#include "rpc/distributed_service.h"
 #include "rpc/model_service.h"
 #include "rpc/nowcast_service.h"
 #include "rpc/training_service.h"
@@ -34,7 +35,8 @@ Server::~Server() { shutdown(); }
 
 std::vector<std::string> Server::service_names() {
   return {"attune.v1.ModelService", "inference.GRPCInferenceService", "attune.v1.DatasetService",
-          "attune.v1.TrainingService", "attune.v1.NowcastService", "attune.v1.AdaptationService"};
+          "attune.v1.TrainingService", "attune.v1.NowcastService", "attune.v1.AdaptationService",
+          "attune.v1.DistributedTrainingService"};
 }
 
 void Server::set_health(bool serving) {
@@ -76,14 +78,22 @@ void Server::start() {
 
   datasets_ = std::make_unique<DatasetStore>(cfg_.data_dir, cfg_.datasets_dir);
   datasets_->restore();
+  train::CoordinatorOptions distributed;
+  distributed.store_port = cfg_.dist_store_port;
+  distributed.advertise_host = cfg_.dist_advertise_host;
+  distributed.device_host = cfg_.dist_host;
+  distributed.timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg_.dist_timeout_seconds * 1000));
+  distributed.join_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg_.dist_join_timeout_seconds * 1000));
+  distributed.bucket_bytes = int64_t{cfg_.dist_bucket_mb} << 20;
   jobs_ = std::make_unique<train::JobRunner>(cfg_.data_dir, *registry_, *datasets_, cfg_.train_workers,
-                                             cfg_.max_queued_jobs);
+                                             cfg_.max_queued_jobs, distributed);
   datasets_->set_in_use_check([this](const std::string& name) { return jobs_->dataset_in_use(name); });
   jobs_->start();
 
   services_.push_back(std::make_unique<ModelServiceImpl>(*registry_));
   services_.push_back(std::make_unique<DatasetServiceImpl>(*datasets_, int64_t{4} << 30));
   services_.push_back(std::make_unique<TrainingServiceImpl>(*jobs_, *registry_, life_));
+  services_.push_back(std::make_unique<DistributedServiceImpl>(jobs_->coordinator(), life_));
   sessions_ = std::make_unique<adapt::SessionManager>(*registry_, *datasets_, cfg_.max_sessions,
                                                       cfg_.session_idle_seconds);
   services_.push_back(std::make_unique<AdaptationServiceImpl>(*sessions_));

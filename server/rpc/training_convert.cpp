@@ -212,6 +212,9 @@ void to_proto(const train::Progress& p, train::JobState state, v1::JobMetadata* 
   m->set_samples_per_second(p.samples_per_second);
   m->set_eta_seconds(p.eta_seconds);
   m->set_checkpoint_step(p.checkpoint_step);
+  m->set_world_size(p.world_size);
+  m->set_allreduce_seconds(p.allreduce_seconds);
+  m->set_step_seconds(p.step_seconds);
 }
 
 void to_proto(const train::JobRecord& r, v1::Job* p) {
@@ -224,6 +227,7 @@ void to_proto(const train::JobRecord& r, v1::Job* p) {
   m->set_finished_unix_seconds(r.finished);
   m->set_model(r.model);
   m->set_resumes(r.resumes);
+  m->set_world_size(r.spec.world_size);
   if (r.error) {
     p->mutable_error()->set_code(static_cast<int>(to_grpc_code(r.error->first)));
     p->mutable_error()->set_message(r.error->second);

@@ -44,6 +44,15 @@ grpc::Status TrainingServiceImpl::CancelJob(grpc::ServerContext* ctx, const v1::
   });
 }
 
+grpc::Status TrainingServiceImpl::RestartJob(grpc::ServerContext* ctx, const v1::RestartJobRequest* req,
+                                             v1::Job* resp) {
+  return guard(ctx, Role::kTrain, [&] {
+    if (life_.draining) throw Unavailable("server is shutting down; restart the job after it is back");
+    to_proto(runner_.restart(req->name()), resp);
+    return grpc::Status::OK;
+  });
+}
+
 grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* ctx, const v1::WatchJobRequest* req,
                                            grpc::ServerWriter<v1::JobEvent>* writer) {
   return guard(ctx, Role::kTrain, [&] {

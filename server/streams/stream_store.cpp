@@ -36,6 +36,10 @@ fs::path StreamStore::unique_hidden(const std::string& prefix, const std::string
 
 void StreamStore::restore() {
   make_dirs(options_.dir);
+  // Snapshots are written with atomic_write(); a kill mid-write leaves its temporary file.
+  if (const int n = remove_stale_temp_files(options_.dir, /*recursive=*/true))
+    LOG_INFO("removed " << n << " temporary file(s) left in " << options_.dir.string()
+                        << " by an interrupted snapshot");
   std::vector<fs::path> dirs;
   for (const auto& entry : fs::directory_iterator(options_.dir)) {
     const std::string name = entry.path().filename().string();

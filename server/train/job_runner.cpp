@@ -10,6 +10,7 @@
 #include "core/model_inspect.h"
 #include "core/model_meta.h"
 #include "core/storage.h"
+#include "dist/process_group.h"
 #include "metrics/catalog.h"
 #include "metrics/registry.h"
 #include "train/loss.h"
@@ -104,6 +105,12 @@ std::string strip_prefix(const std::string& id) {
 
 }  // namespace
 
+const std::vector<double>& allreduce_seconds_buckets() {
+  static const std::vector<double> b{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                     0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+  return b;
+}
+
 std::string job_state_name(JobState s) {
   switch (s) {
     case JobState::kQueued: return "queued";
@@ -120,9 +127,9 @@ bool is_terminal(JobState s) {
 }
 
 JobRunner::JobRunner(fs::path data_dir, ModelRegistry& models, DatasetStore& datasets, int workers,
-                     int max_queued)
+                     int max_queued, CoordinatorOptions distributed)
     : dir_(data_dir / "jobs"), models_(models), datasets_(datasets), workers_count_(workers),
-      max_queued_(max_queued) {
+      max_queued_(max_queued), coordinator_(std::move(distributed)) {
   make_dirs(dir_);
 }
 
@@ -264,6 +271,45 @@ JobRecord JobRunner::cancel(const std::string& id) {
   if (was_queued) set_state(job, JobState::kCancelled, "cancelled before it started");
   std::lock_guard<std::mutex> lock(mu_);
   return job->rec;
+}
+
+JobRecord JobRunner::restart(const std::string& id) {
+  std::shared_ptr<Job> job;
+  JobRecord snapshot;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    job = find_locked(id);
+    if (job->rec.state != JobState::kFailed && job->rec.state != JobState::kCancelled)
+      throw FailedPrecondition("job '" + id + "' is " + job_state_name(job->rec.state) +
+                               "; only failed or cancelled jobs can be restarted");
+    if (stopping_) throw Unavailable("server is shutting down; restart the job on the next start");
+    if (static_cast<int>(queue_.size()) >= max_queued_)
+      throw ResourceExhausted("training queue is full: " + std::to_string(queue_.size()) +
+                              " jobs waiting (--max-queued-jobs " + std::to_string(max_queued_) + ")");
+    job->cancel = false;
+    job->rec.error.reset();
+    job->rec.result.reset();
+    job->rec.finished = 0;
+    ++job->rec.resumes;
+    job->rec.state = JobState::kQueued;
+    snapshot = job->rec;
+  }
+  persist(snapshot);  // before a worker can take it and persist RUNNING
+  std::lock_guard<std::mutex> lock(mu_);
+  queue_.push_back(job->rec.id);
+  const int64_t from = job->rec.progress.checkpoint_step;
+  add_event_locked(*job, EventKind::kState,
+                   from >= 0 ? "restarted; resumes from checkpoint step " + std::to_string(from) : "restarted", false);
+  update_gauges_locked();
+  queue_cv_.notify_one();
+  LOG_INFO("job " << job->rec.id << " restarted");
+  return job->rec;
+}
+
+void JobRunner::note(const std::shared_ptr<Job>& job, const std::string& message) {
+  LOG_INFO("job " << job->rec.id << ": " << message);
+  std::lock_guard<std::mutex> lock(mu_);
+  add_event_locked(*job, EventKind::kState, message, false);
 }
 
 WatchBatch JobRunner::watch(const std::string& id, int64_t after, std::chrono::milliseconds timeout) const {
@@ -440,6 +486,8 @@ void JobRunner::execute(const std::shared_ptr<Job>& job) {
   auto& batch_gauge = cat.train_batch_size.Add(labels);
   auto& step_hist = cat.train_step_seconds.Add({}, metrics::buckets::step_seconds());
   auto& ckpt_hist = cat.checkpoint_seconds.Add({}, metrics::buckets::step_seconds());
+  auto& allreduce_hist = cat.train_allreduce_seconds.Add({}, allreduce_seconds_buckets());
+  auto& world_gauge = cat.train_world_size.Add({});
   int64_t last_samples = job->rec.progress.samples;
   in.emit = [&](EventKind kind, const Progress& p, const std::string& message) {
     if (kind == EventKind::kProgress) {
@@ -447,6 +495,7 @@ void JobRunner::execute(const std::shared_ptr<Job>& job) {
       samples.Increment(static_cast<double>(p.samples - last_samples));
       last_samples = p.samples;
       step_hist.Observe(p.step_seconds);
+      if (p.world_size > 1) allreduce_hist.Observe(p.allreduce_seconds);
       loss_gauge.Set(p.loss);
       lr_gauge.Set(p.learning_rate);
       batch_gauge.Set(static_cast<double>(p.batch_size));
@@ -472,13 +521,97 @@ void JobRunner::execute(const std::shared_ptr<Job>& job) {
     if (write) persist(snapshot);  // job.json's progress follows the checkpoints
   };
 
-  TrainOutcome outcome = run_training(in);
+  // Distributed (world_size > 1): this server is rank 0; the attempt's worker slots stay open
+  // until every rank joined, and its sessions end when this scope does.
+  const int world = static_cast<int>(spec.world_size);
+  world_gauge.Set(world);
+  std::shared_ptr<Coordinator::Attempt> attempt;
+  struct Cleanup {
+    Coordinator& coordinator;
+    std::shared_ptr<Coordinator::Attempt>& attempt;
+    prometheus::Gauge& world;
+    std::string outcome = "ended";
+    ~Cleanup() {
+      if (attempt) coordinator.close(attempt, outcome);
+      world.Set(0);
+    }
+  } cleanup{coordinator_, attempt, world_gauge};
+  if (world > 1) {
+    DistributedRole role;
+    role.rank = 0;
+    role.world_size = world;
+    role.has_validation = in.validation && in.val_end > in.val_begin;
+    role.bucket_bytes = coordinator_.options().bucket_bytes;
+    const bool has_validation = role.has_validation;
+    role.connect = [this, job, world, has_validation, &in, &attempt, &spec, job_dir](int64_t step) {
+      Assignment base;
+      base.job = job->rec.id;
+      base.world_size = world;
+      base.spec_json = to_json(spec).dump();
+      base.checkpoint_step = step;
+      base.train_rows = in.train_end;
+      base.loss = static_cast<int>(in.loss);
+      base.input_dtype = static_cast<int>(in.input_dtype);
+      base.has_validation = has_validation;
+      attempt = coordinator_.open(base, job_dir / ("ckpt-" + std::to_string(step)), in.train,
+                                  [this, job](const std::string& m) { note(job, m); });
+      const Assignment a = coordinator_.assignment(attempt);
+      note(job, "waiting for " + std::to_string(world - 1) + " worker rank(s) to join (attempt " +
+                    std::to_string(a.attempt) + ", rendezvous store port " + std::to_string(a.store_port) + ")");
+      const auto& o = coordinator_.options();
+      dist::GroupOptions g;
+      g.store_host = "127.0.0.1";
+      g.store_port = a.store_port;
+      g.prefix = a.prefix;
+      g.rank = 0;
+      g.world_size = world;
+      g.device_host = o.device_host;
+      g.join_timeout = o.join_timeout;
+      g.timeout = o.timeout;
+      g.abort = [this, job] { return job->cancel.load() || interrupt_.load(); };
+      auto group = dist::Group::join(g);
+      coordinator_.formed(attempt);
+      note(job, "all " + std::to_string(world) + " ranks joined; training from step " + std::to_string(step));
+      return group;
+    };
+    role.explain = [this, &attempt](const std::string& what) { return coordinator_.explain(attempt, what); };
+    in.distributed = role;
+  }
+
+  TrainOutcome outcome;
+  try {
+    outcome = run_training(in);
+  } catch (const std::exception& e) {
+    cleanup.outcome = std::string("failed: ") + e.what();
+    throw;
+  }
+  cleanup.outcome = stop_reason_name(outcome.reason);
   if (outcome.reason == StopReason::kInterrupted) {
     LOG_INFO("job " << job->rec.id << " interrupted at step " << outcome.progress.step << "; it resumes on restart");
     return;  // stays RUNNING on disk, so the next start resumes it
   }
   if (outcome.reason == StopReason::kCancelled) {
     set_state(job, JobState::kCancelled, "cancelled at step " + std::to_string(outcome.progress.step));
+    return;
+  }
+  if (outcome.reason == StopReason::kRankShutdown) {
+    // A worker rank is being shut down (e.g. its pod evicted): wait for the ranks again.
+    JobRecord snapshot;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;  // this server is stopping too: resume on restart
+      job->rec.state = JobState::kQueued;
+      ++job->rec.resumes;
+      snapshot = job->rec;
+    }
+    persist(snapshot);
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_front(job->rec.id);
+    add_event_locked(*job, EventKind::kState,
+                     "a worker rank is shutting down; checkpointed at step " + std::to_string(outcome.progress.step) +
+                         ", queued to resume when " + std::to_string(world) + " ranks are back", false);
+    update_gauges_locked();
+    queue_cv_.notify_one();
     return;
   }
   outcome.model.eval();

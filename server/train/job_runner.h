@@ -18,10 +18,15 @@
 #include "core/dataset_store.h"
 #include "core/error.h"
 #include "core/model_registry.h"
+#include "train/coordinator.h"
 #include "train/job_spec.h"
 #include "train/trainer.h"
 
 namespace attune::train {
+
+// Histogram boundaries of attune_train_allreduce_seconds: 100 µs (small models on one host) to
+// seconds (large models across a slow network).
+const std::vector<double>& allreduce_seconds_buckets();
 
 enum class JobState { kQueued = 1, kRunning = 2, kSucceeded = 3, kFailed = 4, kCancelled = 5 };
 std::string job_state_name(JobState s);
@@ -68,7 +73,7 @@ struct WatchBatch {
 class JobRunner {
  public:
   JobRunner(std::filesystem::path data_dir, ModelRegistry& models, DatasetStore& datasets,
-            int workers, int max_queued);
+            int workers, int max_queued, CoordinatorOptions distributed = {});
   ~JobRunner();
 
   // Loads persisted jobs (unfinished ones are queued again) and starts the workers.
@@ -80,12 +85,17 @@ class JobRunner {
   JobRecord get(const std::string& id) const;
   std::vector<JobRecord> list(std::optional<JobState> state) const;
   JobRecord cancel(const std::string& id);
+  // A FAILED or CANCELLED job is queued again and resumes from its last checkpoint (e.g. after a
+  // rank of a distributed job was lost). FAILED_PRECONDITION for other states.
+  JobRecord restart(const std::string& id);
   // Events newer than `after`; waits up to `timeout` for one when there is none yet.
   WatchBatch watch(const std::string& id, int64_t after, std::chrono::milliseconds timeout) const;
   // Running jobs checkpoint and stop (they resume on the next start); workers are joined.
   void shutdown();
   bool dataset_in_use(const std::string& name) const;
   int queued() const;
+  // Rank 0's side of distributed jobs (world_size > 1).
+  Coordinator& coordinator() { return coordinator_; }
 
  private:
   struct Job {
@@ -106,6 +116,8 @@ class JobRunner {
   void update_gauges_locked() const;
   std::shared_ptr<Job> find_locked(const std::string& id) const;
   void check_compatible(const JobSpec& spec) const;
+  // A state event with the job's current progress (WatchJob shows it).
+  void note(const std::shared_ptr<Job>& job, const std::string& message);
 
   std::filesystem::path dir_;
   ModelRegistry& models_;
@@ -119,6 +131,7 @@ class JobRunner {
   std::vector<std::thread> workers_;
   std::atomic<bool> interrupt_{false};
   bool stopping_ = false;
+  Coordinator coordinator_;
 };
 
 }  // namespace attune::train

@@ -5,6 +5,9 @@
 
 #include "core/error.h"
 #include "core/model_inspect.h"
+#include "dist/batch_statistics.h"
+#include "dist/grad_reducer.h"
+#include "dist/process_group.h"
 #include "optim/clip.h"
 #include "optim/factory.h"
 #include "optim/lr_batch_scaling.h"
@@ -68,6 +71,23 @@ std::unique_ptr<optim::ResumableLRScheduler> make_schedule(const JobSpec& s,
   return nullptr;
 }
 
+// Rank r's rows of a global batch of `take`: a contiguous slice, sizes differing by at most one.
+std::pair<int64_t, int64_t> shard(int64_t take, int rank, int world) {
+  return {take * rank / world, take * (rank + 1) / world};
+}
+
+// Each rank's generator is seeded from (seed, step, rank) at every step of a distributed job:
+// dropout masks differ across ranks, and a resumed job replays them exactly.
+uint64_t rank_step_seed(int64_t seed, int64_t step, int rank) {
+  uint64_t h = static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ull;
+  h ^= static_cast<uint64_t>(step) + 0x632BE59BD9B4E019ull + (h << 6) + (h >> 2);
+  h ^= static_cast<uint64_t>(rank) + 0x85EBCA77C2B2AE63ull + (h << 6) + (h >> 2);
+  return h;
+}
+
+// Control values summed with the gradients each step of a distributed job.
+enum Control : int64_t { kLossSum = 0, kCancel, kLeadInterrupt, kWorkerInterrupt, kControlSize };
+
 }  // namespace
 
 std::string stop_reason_name(StopReason r) {
@@ -77,6 +97,7 @@ std::string stop_reason_name(StopReason r) {
     case StopReason::kEarlyStopping: return "early_stopping";
     case StopReason::kCancelled: return "cancelled";
     case StopReason::kInterrupted: return "interrupted";
+    case StopReason::kRankShutdown: return "rank_shutdown";
   }
   return "unknown";
 }
@@ -85,6 +106,10 @@ TrainOutcome run_training(TrainInputs& in) {
   const JobSpec& s = in.spec;
   const int64_t n = in.train_end;
   if (n <= 0) throw FailedPrecondition("dataset '" + s.dataset + "' has no training rows after the validation split");
+  const bool distributed = in.distributed && in.distributed->world_size > 1;
+  const int rank = distributed ? in.distributed->rank : 0;
+  const int world = distributed ? in.distributed->world_size : 1;
+  const bool lead = rank == 0;  // validates, checkpoints and reports
 
   TrainOutcome outcome;
   CheckpointState st;
@@ -97,6 +122,7 @@ TrainOutcome run_training(TrainInputs& in) {
     st = ckpt->state;
     restore_generator_state(st.rng_state);
   } else {
+    if (!lead) throw Internal("rank " + std::to_string(rank) + " has no checkpoint to start from");
     model = in.initial_model;
     torch::manual_seed(static_cast<uint64_t>(s.seed));
   }
@@ -129,8 +155,11 @@ TrainOutcome run_training(TrainInputs& in) {
   }
   const auto param_tensors = optim::tensors_of(params);
   const bool has_validation = in.validation && in.val_end > in.val_begin;
+  // Whether rank 0 validates: the other ranks take part in its early-stopping decision.
+  const bool validates = distributed && !lead ? in.distributed->has_validation : has_validation;
 
   Progress progress;
+  progress.world_size = world;
   const auto run_start = Clock::now();
   const double seconds_before = st.train_seconds;
   const int64_t samples_before = st.samples;
@@ -152,11 +181,14 @@ TrainOutcome run_training(TrainInputs& in) {
                                ? std::max(0.0, samples_total - st.samples) / progress.samples_per_second
                                : 0;
   };
+  int64_t checkpoint_step = ckpt ? st.step : -1;
   auto checkpoint = [&] {
+    if (!lead) return;  // rank 0 owns the job's checkpoints
     const auto t0 = Clock::now();
     st.rng_state = generator_state_hex();
     st.train_seconds = seconds_before + seconds_since(run_start);
     write_checkpoint(in.job_dir, model, *optimizer, st);
+    checkpoint_step = st.step;
     progress.checkpoint_step = st.step;
     progress.checkpoint_seconds = seconds_since(t0);
     fill();
@@ -179,6 +211,36 @@ TrainOutcome run_training(TrainInputs& in) {
   // A step-0 checkpoint means resuming never depends on the source model still being hosted.
   if (!ckpt) checkpoint();
 
+  std::unique_ptr<dist::Group> group;
+  std::optional<dist::GradientReducer> reducer;
+  // A collective failed: a rank left or stopped answering. The job fails with what is known.
+  auto collective_failed = [&](const dist::CollectiveError& e) -> Error {
+    std::string what = "distributed training (rank " + std::to_string(rank) + " of " + std::to_string(world) +
+                       ") failed at step " + std::to_string(st.step + 1) + ": " + e.what();
+    if (in.distributed->explain) what = in.distributed->explain(what);
+    if (checkpoint_step >= 0) what += "; the last checkpoint is at step " + std::to_string(checkpoint_step);
+    return Error(Code::kUnavailable, what);
+  };
+  if (distributed) {
+    try {
+      group = in.distributed->connect(st.step);
+    } catch (const dist::JoinAborted&) {
+      fill();
+      outcome.reason = in.cancel && in.cancel->load() ? StopReason::kCancelled : StopReason::kInterrupted;
+      outcome.model = model;
+      outcome.progress = progress;
+      return outcome;
+    } catch (const dist::CollectiveError& e) {
+      std::string what = e.what();
+      if (in.distributed->explain) what = in.distributed->explain(what);
+      throw Error(Code::kUnavailable, "distributed training (world size " + std::to_string(world) +
+                                          ") could not start: " + what);
+    }
+    reducer.emplace(param_tensors, in.distributed->bucket_bytes);
+  }
+  // Stop requests travel with the gradients, so every rank stops after the same step.
+  bool stop_cancel = false, stop_lead = false, stop_worker = false;
+
   torch::Tensor order;
   int64_t order_epoch = -1;
   bool validated_at_last_step = false;
@@ -189,14 +251,19 @@ TrainOutcome run_training(TrainInputs& in) {
       break;
     }
     if (s.epochs > 0 && st.epoch >= s.epochs) break;
-    if (in.cancel && in.cancel->load()) {
+    if (distributed ? stop_cancel : in.cancel && in.cancel->load()) {
       checkpoint();
       reason = StopReason::kCancelled;
       break;
     }
-    if (in.interrupt && in.interrupt->load()) {
+    if (distributed ? stop_lead : in.interrupt && in.interrupt->load()) {
       checkpoint();
       reason = StopReason::kInterrupted;
+      break;
+    }
+    if (stop_worker) {
+      checkpoint();
+      reason = StopReason::kRankShutdown;
       break;
     }
     if (order_epoch != st.epoch) {
@@ -206,27 +273,53 @@ TrainOutcome run_training(TrainInputs& in) {
     const auto step_start = Clock::now();
     const int64_t take = std::min(st.batch_size, n - st.position);
     const auto index = order.narrow(0, st.position, take);
-    const auto x = batch_features(*in.train, index, in.input_dtype);
-    const auto y = batch_labels(*in.train, index);
+    // This rank's slice of the global batch (all of it in one process).
+    const auto [lo, hi] = shard(take, rank, world);
+    const int64_t local = hi - lo;
+    const auto local_index = index.narrow(0, lo, local);
+    torch::Tensor x, y;
+    if (local > 0) {
+      x = batch_features(*in.train, local_index, in.input_dtype);
+      y = batch_labels(*in.train, local_index);
+    }
+    if (distributed) torch::manual_seed(rank_step_seed(s.seed, st.step, rank));
 
     // AdAdaGrad tests at the pre-step parameters on the batch about to be used (official
     // main.py order: test, forward/backward, step, then the new batch size).
     std::optional<ada::BatchDecision> decision;
     if (policy && take > 1 && policy->should_test(st.step, st.batch_size)) {
+      const bool projections = ada::needs_projections(policy->options().test);
       try {
         if (s.microbatch_estimate) {
-          if (take % s.micro_batch_size == 0 && take / s.micro_batch_size >= 2)
-            decision = policy->evaluate_microbatch(
-                param_tensors, take, s.micro_batch_size, [&](int64_t b, int64_t e) {
-                  return compute_loss(in.loss, tensors_of(model.forward({x.slice(0, b, e)}))[0], y.slice(0, b, e));
-                });
+          if (take % s.micro_batch_size == 0 && take / s.micro_batch_size >= 2) {
+            if (distributed) {
+              // Micro-batches are split over ranks by index; every rank has every row.
+              const auto xa = batch_features(*in.train, index, in.input_dtype);
+              const auto ya = batch_labels(*in.train, index);
+              decision = policy->decide(dist::microbatch_batch_statistics(
+                  *group, param_tensors, take, s.micro_batch_size, [&](int64_t b, int64_t e) {
+                    return compute_loss(in.loss, tensors_of(model.forward({xa.slice(0, b, e)}))[0], ya.slice(0, b, e));
+                  }, projections));
+            } else {
+              decision = policy->evaluate_microbatch(
+                  param_tensors, take, s.micro_batch_size, [&](int64_t b, int64_t e) {
+                    return compute_loss(in.loss, tensors_of(model.forward({x.slice(0, b, e)}))[0], y.slice(0, b, e));
+                  });
+            }
+          }
         } else {
-          decision = policy->evaluate(param_tensors, take, [&](int64_t i) {
+          const ada::SampleLoss sample_loss = [&](int64_t i) {
             return compute_loss(in.loss, tensors_of(model.forward({x.narrow(0, i, 1)}))[0], y.narrow(0, i, 1));
-          });
+          };
+          if (distributed)
+            decision = policy->decide(dist::exact_batch_statistics(*group, param_tensors, local, take, sample_loss, projections));
+          else
+            decision = policy->evaluate(param_tensors, take, sample_loss);
         }
       } catch (const Error&) {
         throw;
+      } catch (const dist::CollectiveError& e) {
+        throw collective_failed(e);
       } catch (const std::exception& e) {
         throw FailedPrecondition("AdAdaGrad per-sample gradients failed (" + torch_error_message(e) +
                                  "); models that cannot run on one sample need microbatch_estimate");
@@ -234,23 +327,57 @@ TrainOutcome run_training(TrainInputs& in) {
     }
 
     optimizer->zero_grad();
-    torch::Tensor output;
-    try {
-      output = tensors_of(model.forward({x}))[0];
-    } catch (const Error&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw InvalidArgument("the model cannot run on dataset '" + s.dataset + "' (features " +
-                            shape_str(x.sizes()) + "): " + torch_error_message(e));
+    auto forward = [&] {
+      try {
+        return tensors_of(model.forward({x}))[0];
+      } catch (const Error&) {
+        throw;
+      } catch (const std::exception& e) {
+        throw InvalidArgument("the model cannot run on dataset '" + s.dataset + "' (features " +
+                              shape_str(x.sizes()) + "): " + torch_error_message(e));
+      }
+    };
+    auto non_finite = [&](double v) {
+      return FailedPrecondition("loss became " + std::string(std::isnan(v) ? "NaN" : "infinite") +
+                                " at step " + std::to_string(st.step + 1) + " (learning rate " +
+                                std::to_string(optimizer->param_groups()[0].options().get_lr()) +
+                                "); lower the learning rate or set clip_grad_norm");
+    };
+    double loss_value = 0;
+    if (!distributed) {
+      const auto loss = compute_loss(in.loss, forward(), y);
+      loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value)) throw non_finite(loss_value);
+      loss.backward();
+    } else {
+      auto control = torch::zeros({kControlSize}, torch::kFloat64);
+      auto* c = control.data_ptr<double>();
+      if (local > 0) {
+        const auto loss = compute_loss(in.loss, forward(), y);
+        c[kLossSum] = loss.item<double>() * static_cast<double>(local);
+        // Seeded with this rank's share of the global batch: the sum over ranks of these
+        // gradients is the gradient of the global-batch mean loss.
+        loss.backward(torch::full({}, static_cast<double>(local) / static_cast<double>(take), loss.options()));
+      }
+      if (lead) {
+        c[kCancel] = in.cancel && in.cancel->load() ? 1 : 0;
+        c[kLeadInterrupt] = in.interrupt && in.interrupt->load() ? 1 : 0;
+      } else {
+        c[kWorkerInterrupt] = in.interrupt && in.interrupt->load() ? 1 : 0;
+      }
+      const auto t0 = Clock::now();
+      try {
+        reducer->reduce(*group, control);
+      } catch (const dist::CollectiveError& e) {
+        throw collective_failed(e);
+      }
+      progress.allreduce_seconds = seconds_since(t0);
+      loss_value = c[kLossSum] / static_cast<double>(take);
+      stop_cancel = c[kCancel] > 0;
+      stop_lead = c[kLeadInterrupt] > 0;
+      stop_worker = c[kWorkerInterrupt] > 0;
+      if (!std::isfinite(loss_value)) throw non_finite(loss_value);
     }
-    const auto loss = compute_loss(in.loss, output, y);
-    const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value))
-      throw FailedPrecondition("loss became " + std::string(std::isnan(loss_value) ? "NaN" : "infinite") +
-                               " at step " + std::to_string(st.step + 1) + " (learning rate " +
-                               std::to_string(optimizer->param_groups()[0].options().get_lr()) +
-                               "); lower the learning rate or set clip_grad_norm");
-    loss.backward();
     if (s.clip_grad_norm > 0) optim::clip_grad_norm(*optimizer, s.clip_grad_norm);
     optimizer->step();
     if (scheduler) scheduler->step();
@@ -280,11 +407,24 @@ TrainOutcome run_training(TrainInputs& in) {
       }
     }
     validated_at_last_step = false;
-    const bool eval_due = has_validation && (s.eval_every_steps > 0 ? st.step % s.eval_every_steps == 0 : epoch_ended);
+    const bool eval_due = validates && (s.eval_every_steps > 0 ? st.step % s.eval_every_steps == 0 : epoch_ended);
     if (eval_due) {
-      validate_now();
+      bool stop = false;
+      if (lead) {
+        validate_now();
+        stop = s.patience > 0 && st.evaluations_without_improvement >= s.patience;
+      }
+      if (distributed) {
+        auto flag = torch::full({1}, stop ? 1.0 : 0.0, torch::kFloat64);
+        try {
+          group->broadcast(flag, 0, "early-stopping broadcast");
+        } catch (const dist::CollectiveError& e) {
+          throw collective_failed(e);
+        }
+        stop = flag.item<double>() > 0;
+      }
       validated_at_last_step = true;
-      if (s.patience > 0 && st.evaluations_without_improvement >= s.patience) {
+      if (stop) {
         checkpoint();
         reason = StopReason::kEarlyStopping;
         break;
@@ -295,7 +435,25 @@ TrainOutcome run_training(TrainInputs& in) {
     if (st.step % s.checkpoint_every_steps == 0) checkpoint();
   }
   const bool finished = reason == StopReason::kCompleted || reason == StopReason::kMaxSteps;
-  if (finished && has_validation && !validated_at_last_step) validate_now();
+  if (finished && distributed) {
+    // The replicas must end bit-identical; a difference means nondeterminism somewhere.
+    std::vector<int64_t> prints;
+    try {
+      prints = group->allgather(dist::fingerprint(param_tensors), "parameter fingerprint all-gather");
+    } catch (const dist::CollectiveError& e) {
+      throw collective_failed(e);
+    }
+    for (int r = 1; r < world; ++r)
+      if (prints[r] != prints[0])
+        throw Internal("distributed training: rank " + std::to_string(r) + "'s parameters differ from rank 0's after step " +
+                       std::to_string(st.step) + " (replicas diverged)");
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(prints[0]));
+    fill();
+    in.emit(EventKind::kState, progress,
+            "all " + std::to_string(world) + " ranks hold identical parameters (fingerprint " + hex + ")");
+  }
+  if (finished && lead && has_validation && !validated_at_last_step) validate_now();
   fill();
   outcome.reason = reason;
   outcome.model = model;

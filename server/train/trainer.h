@@ -7,10 +7,15 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/dataset_store.h"
 #include "train/job_spec.h"
+
+namespace attune::dist {
+class Group;
+}
 
 namespace attune::train {
 
@@ -29,10 +34,29 @@ struct Progress {
   int64_t checkpoint_step = -1;
   double step_seconds = 0;         // duration of the last step
   double checkpoint_seconds = 0;   // duration of the last checkpoint write
+  int64_t world_size = 1;          // ranks training the job
+  double allreduce_seconds = 0;    // gradient all-reduce of the last step (distributed jobs)
 };
 
 enum class EventKind { kState = 1, kProgress = 2, kValidation = 3, kCheckpoint = 4, kBatchSize = 5 };
 using EmitFn = std::function<void(EventKind, const Progress&, const std::string& message)>;
+
+// One rank of a data-parallel job (world_size > 1; design in server/train/DISTRIBUTED.md). Every rank
+// runs this loop on its slice of each global batch; gradients are summed across ranks before the
+// optimizer step, so all ranks hold identical parameters and optimizer state. Rank 0 is the
+// server that owns the job: it validates, checkpoints and reports; the others follow its
+// decisions (cancel, shutdown, early stopping) through the collectives.
+struct DistributedRole {
+  int rank = 0;
+  int world_size = 1;
+  bool has_validation = false;  // whether rank 0 validates (the others join its decision)
+  int64_t bucket_bytes = int64_t{25} << 20;
+  // Forms the process group once the starting checkpoint is in place (written by rank 0,
+  // downloaded by the others); `step` is that checkpoint's step.
+  std::function<std::unique_ptr<dist::Group>(int64_t step)> connect;
+  // Rank 0: adds what it knows about the other ranks (which one left) to a collective failure.
+  std::function<std::string(const std::string& what)> explain;
+};
 
 struct TrainInputs {
   JobSpec spec;
@@ -48,9 +72,12 @@ struct TrainInputs {
   const std::atomic<bool>* cancel = nullptr;     // user cancellation
   const std::atomic<bool>* interrupt = nullptr;  // server shutdown: checkpoint and stop
   EmitFn emit;
+  std::optional<DistributedRole> distributed;
 };
 
-enum class StopReason { kCompleted, kMaxSteps, kEarlyStopping, kCancelled, kInterrupted };
+// kRankShutdown: another rank of a distributed job is shutting down; rank 0 checkpointed and the
+// job waits for the ranks again.
+enum class StopReason { kCompleted, kMaxSteps, kEarlyStopping, kCancelled, kInterrupted, kRankShutdown };
 std::string stop_reason_name(StopReason r);
 
 struct TrainOutcome {
