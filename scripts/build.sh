@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Configures and builds attune (Release) into $ATTUNE_BUILD_DIR (default: <repo>/build).
-# Extra arguments are passed to `cmake --build` (e.g. a target name).
+# Extra arguments are passed to `cmake --build` (e.g. `--target attune-server`).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${ATTUNE_BUILD_DIR:-$top/build}

@@ -7,7 +7,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/setup.sh"
-"$top/scripts/build.sh" attune-server attune attune_test_models
+"$top/scripts/build.sh" --target attune-server attune attune_test_models
 build=${ATTUNE_BUILD_DIR:-$top/build}
 data=${ATTUNE_DATA_DIR:-$top/data}
 repo="$data/repository"

@@ -130,6 +130,22 @@ int main(int argc, char** argv) {
       }
     }
   }
+  // The transport floor: ServerLive is a gRPC round trip that does no work in attune, on the same
+  // channel, so `ModelInfer p50 - ServerLive p50` is attune's own cost (decode, lookup, forward
+  // dispatch, encode) beyond what gRPC itself costs on this machine.
+  table << "\n| transport floor | clients | ServerLive p50 µs | p99 µs | req/s |\n|---|---|---|---|---|\n";
+  for (int clients : client_counts) {
+    const Result floor = drive(clients, seconds, [&] {
+      auto stub = inference::GRPCInferenceService::NewStub(server.channel());
+      return [stub = std::shared_ptr<inference::GRPCInferenceService::Stub>(std::move(stub))] {
+        inference::ServerLiveResponse r;
+        grpc::ClientContext ctx;
+        if (!stub->ServerLive(&ctx, inference::ServerLiveRequest(), &r).ok()) std::abort();
+      };
+    });
+    table << std::fixed << std::setprecision(0) << "| ServerLive | " << clients << " | " << floor.p50_us << " | "
+          << floor.p99_us << " | " << floor.throughput << " |\n";
+  }
   std::cerr << "\n";
   std::cout << table.str();
   if (!out.empty()) std::ofstream(out) << table.str();

@@ -3,7 +3,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${ATTUNE_BUILD_DIR:-$top/build}
-"$top/scripts/build.sh" bench_serve
+"$top/scripts/build.sh" --target bench_serve
 table=$("$build/bench/serve/bench_serve" --seconds "${SECONDS_PER_CELL:-3}" --clients 1,8)
 {
   echo "## Serving: ModelInfer over loopback gRPC vs in-process forward"

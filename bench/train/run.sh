@@ -5,7 +5,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${ATTUNE_BUILD_DIR:-$top/build}
 here="$top/bench/train"
-"$top/scripts/build.sh" bench_train_optimizers bench_trainstream
+"$top/scripts/build.sh" --target bench_train_optimizers bench_trainstream
 start=$(date +%s)
 "$build/bench/train/bench_train_optimizers" --out "$here/curves.csv" --epochs "${EPOCHS:-1}" \
   --seeds "${SEEDS:-3}" --eval-every "${EVAL_EVERY:-100}" --train-limit "${TRAIN_LIMIT:-60000}"
