@@ -69,6 +69,10 @@ void print_job(const v1::Job& j, const Global& g) {
   t.row({"batch size", std::to_string(m.batch_size())});
   t.row({"checkpoint step", std::to_string(m.checkpoint_step())});
   if (m.resumes() > 0) t.row({"resumes", std::to_string(m.resumes())});
+  if (m.world_size() > 1) {
+    t.row({"world size", std::to_string(m.world_size())});
+    t.row({"all-reduce (last step)", fixed(m.allreduce_seconds() * 1e3, 2) + " ms of " + fixed(m.step_seconds() * 1e3, 2) + " ms"});
+  }
   if (j.has_response())
     t.row({"result", j.response().model_name() + " version " + std::to_string(j.response().model_version()) +
                          " (" + j.response().stop_reason() + ")"});

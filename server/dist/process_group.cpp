@@ -4,6 +4,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <algorithm>
 #include <sstream>
 #include <thread>
 
@@ -71,7 +72,9 @@ std::unique_ptr<Group> Group::join(const GroupOptions& o) {
     c10d::TCPStoreOptions c;
     c.port = static_cast<std::uint16_t>(o.store_port);
     c.isServer = false;
-    c.timeout = o.join_timeout;
+    // c10d rounds the connect timeout down to whole seconds (0 fails at once); the join loop
+    // below keeps the caller's deadline.
+    c.timeout = std::max<std::chrono::milliseconds>(o.join_timeout, std::chrono::seconds(1));
     tcp = c10::make_intrusive<c10d::TCPStore>(o.store_host, c);
   } catch (const std::exception& e) {
     throw CollectiveError("cannot reach the rendezvous store at " + o.store_host + ":" +

@@ -9,10 +9,14 @@ validates the objects against the server's own sources:
     CPU limit; terminationGracePeriodSeconds covers shutdown delay + drain + checkpoint;
   - non-root security context, read-only root with a writable /tmp, PVC for the data dir;
   - the Services, ServiceMonitor and HPA point at what exists (labels, port names, the metric is
-    in server/metrics/catalog.cpp); the dashboard ConfigMap is deploy/grafana/attune.json."""
+    in server/metrics/catalog.cpp); the dashboard ConfigMap is deploy/grafana/attune.json;
+  - deploy/k8s/distributed: the server part passes all of the above, and the worker ranks are an
+    Indexed Job of `attune-server --worker` pods whose coordinator is rank 0's stable DNS name and
+    whose probes, ports, variables, security and metrics scraping match the worker's sources."""
 import glob
 import json
 import os
+import re
 import unittest
 
 import deploylib as d
@@ -243,6 +247,161 @@ class Rendering:
             t.assertEqual(data.get("attune.json"), f.read(), "the ConfigMap is deploy/grafana/attune.json")
         t.assertLess(len(json.dumps(cms[0])), LAST_APPLIED_LIMIT,
                      "dashboard ConfigMap too big for client-side kubectl apply")
+
+
+def worker_health_services():
+    """grpc.health.v1 names the worker mode registers (server/rpc/train_worker.cpp)."""
+    names = set(re.findall(r'SetServingStatus\(\s*"([^"]*)"', d.read("server", "rpc", "train_worker.cpp")))
+    if not names:
+        raise AssertionError("no SetServingStatus in server/rpc/train_worker.cpp")
+    return names
+
+
+def is_worker(o):
+    return o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "worker"
+
+
+def check_distributed(t, objs, path="deploy/k8s/distributed"):
+    """The worker side of a distributed rendering; `objs` is the whole rendering."""
+    sts = [o for o in objs if o["kind"] == "StatefulSet"]
+    t.assertEqual(len(sts), 1, "%s: rank 0 is the attune StatefulSet" % path)
+    sts = sts[0]
+    ns = sts["metadata"].get("namespace")
+    t.assertTrue(ns, "a namespace")
+    for o in objs:
+        t.assertEqual(o["metadata"].get("namespace"), ns, "%s %s in the namespace" % (o["kind"], o["metadata"]["name"]))
+    rank0 = [c for c in sts["spec"]["template"]["spec"]["containers"] if c["name"] == "attune"][0]
+    rank0_env = {e["name"]: e for e in rank0.get("env", [])}
+    t.assertEqual(rank0_env.get("ATTUNE_DIST_HOST", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath"),
+                  "status.podIP", "rank 0's Gloo address is its pod IP")
+
+    jobs = [o for o in objs if o["kind"] == "Job"]
+    t.assertEqual(len(jobs), 1, "one worker Job")
+    job = jobs[0]
+    spec, pod = job["spec"], job["spec"]["template"]["spec"]
+    t.assertEqual(spec.get("completionMode"), "Indexed", "JOB_COMPLETION_INDEX gives the ranks")
+    t.assertGreaterEqual(spec["completions"], 1)
+    t.assertEqual(spec.get("parallelism"), spec["completions"], "every rank runs at once")
+    t.assertIn(pod.get("restartPolicy"), ("OnFailure", "Never"))
+    t.assertIs(pod.get("automountServiceAccountToken"), False)
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    t.assertTrue(is_worker({"metadata": {"labels": labels}}), "worker pods are labelled component: worker")
+    sts_labels = sts["spec"]["template"]["metadata"]["labels"]
+    for s in objs:
+        if s["kind"] != "Service":
+            continue
+        t.assertFalse(selects(s["spec"]["selector"], sts_labels) and selects(s["spec"]["selector"], labels),
+                      "Service %s selects servers and workers alike" % s["metadata"]["name"])
+    subdomain = [s for s in objs if s["kind"] == "Service" and s["metadata"]["name"] == pod.get("subdomain")]
+    t.assertEqual(len(subdomain), 1, "the pods' subdomain is a Service")
+    t.assertEqual(subdomain[0]["spec"].get("clusterIP"), "None", "the subdomain Service is headless")
+    t.assertTrue(selects(subdomain[0]["spec"]["selector"], labels), "the subdomain Service selects the workers")
+
+    cs = [c for c in pod["containers"] if c["name"] == "attune"]
+    t.assertEqual(len(cs), 1, "one container named attune")
+    c = cs[0]
+    t.assertEqual(c["image"], rank0["image"], "workers run rank 0's image (same binary, --worker mode)")
+    env = {e["name"]: e for e in c.get("env", [])}
+    known = d.server_env_vars()
+    for name in env:
+        if name.startswith("ATTUNE_"):
+            t.assertIn(name, known, "%s: attune-server has no %s (server/core/config.cpp)" % (path, name))
+    value = lambda name, default=None: env[name]["value"] if name in env and "value" in env[name] else default
+    t.assertEqual(value("ATTUNE_WORKER"), "true", "worker mode")
+    t.assertNotIn("ATTUNE_RANK", env, "the rank comes from JOB_COMPLETION_INDEX")
+    # The coordinator is rank 0 by its StatefulSet DNS name, on its grpc port.
+    coordinator = value("ATTUNE_COORDINATOR", "")
+    host, _, port = coordinator.rpartition(":")
+    headless = sts["spec"]["serviceName"]
+    t.assertRegex(host, r"^%s-0\.%s(\.|$)" % (re.escape(sts["metadata"]["name"]), re.escape(headless)),
+                  "ATTUNE_COORDINATOR is pod 0 of the StatefulSet through its headless Service")
+    rank0_ports = {p["name"]: p["containerPort"] for p in rank0["ports"]}
+    t.assertEqual(int(port), rank0_ports["grpc"], "ATTUNE_COORDINATOR uses rank 0's grpc port")
+    headless_svc = [s for s in objs if s["kind"] == "Service" and s["metadata"]["name"] == headless][0]
+    t.assertTrue(headless_svc["spec"].get("publishNotReadyAddresses"), "rank 0 resolves before it is ready")
+    t.assertEqual(env.get("ATTUNE_DIST_HOST", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath"),
+                  "status.podIP", "each worker's Gloo address is its pod IP")
+
+    defaults = d.server_defaults()
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    t.assertEqual(ports.get("grpc"), d.port_of(value("ATTUNE_LISTEN", defaults["listen"])))
+    t.assertEqual(ports.get("metrics"), d.port_of(value("ATTUNE_METRICS_LISTEN", defaults["metrics_listen"])))
+    registered = worker_health_services()
+    for kind in ("startupProbe", "livenessProbe"):
+        g = c.get(kind, {}).get("grpc")
+        t.assertIsNotNone(g, "%s is a native gRPC probe" % kind)
+        t.assertEqual(g["port"], ports["grpc"], "%s on the worker's health port" % kind)
+        t.assertIn(g.get("service", ""), registered, "%s service is one the worker registers" % kind)
+
+    mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    data_dir = value("ATTUNE_DATA_DIR", defaults["data_dir"])
+    t.assertIn("emptyDir", volumes.get(mounts.get(data_dir), {}), "the worker's scratch data dir is an emptyDir")
+    t.assertIn("emptyDir", volumes.get(mounts.get("/tmp"), {}), "a writable /tmp")
+    psc, csc = pod.get("securityContext", {}), c.get("securityContext", {})
+    t.assertTrue(psc.get("runAsNonRoot") or csc.get("runAsNonRoot"))
+    t.assertTrue(csc.get("readOnlyRootFilesystem"))
+    t.assertIs(csc.get("allowPrivilegeEscalation"), False)
+    t.assertEqual(csc.get("capabilities", {}).get("drop"), ["ALL"])
+    threads = env.get("ATTUNE_THREADS", {}).get("valueFrom", {}).get("resourceFieldRef", {})
+    t.assertEqual(threads.get("resource"), "limits.cpu", "ATTUNE_THREADS from the CPU limit")
+    for side in ("requests", "limits"):
+        for r in ("cpu", "memory"):
+            t.assertIn(r, c.get("resources", {}).get(side, {}), "resources.%s.%s" % (side, r))
+
+    # Per-rank metrics: a PodMonitor scrapes every worker's metrics port.
+    pms = [o for o in objs if o["kind"] == "PodMonitor"]
+    t.assertEqual(len(pms), 1, "one PodMonitor for the workers")
+    t.assertEqual(pms[0]["apiVersion"], "monitoring.coreos.com/v1")
+    t.assertTrue(selects(pms[0]["spec"]["selector"]["matchLabels"], labels), "the PodMonitor selects the workers")
+    t.assertFalse(selects(pms[0]["spec"]["selector"]["matchLabels"], sts_labels), "and not rank 0 (the ServiceMonitor has it)")
+    eps = pms[0]["spec"]["podMetricsEndpoints"]
+    t.assertEqual([e["port"] for e in eps], ["metrics"])
+    t.assertIn("attune_train_allreduce_seconds", d.catalog(), "the per-rank series exist")
+    t.assertIn("attune_train_world_size", d.catalog())
+
+
+class DistributedTest(unittest.TestCase):
+    PATH = os.path.join(K8S, "distributed")
+
+    def test_distributed_example(self):
+        objs = render(self.PATH)
+        # The server part (rank 0) passes every check of a plain deployment.
+        Rendering(self, self.PATH, [o for o in objs if not is_worker(o)]).check_all()
+        check_distributed(self, objs)
+
+    def test_validation_rejects_broken_worker_manifests(self):
+        objs = render(self.PATH)
+
+        def container(o):
+            return o["spec"]["template"]["spec"]["containers"][0]
+
+        def set_env(o, name, value):
+            es = [e for e in container(o)["env"] if e["name"] != name]
+            container(o)["env"] = es + [{"name": name, "value": value}]
+
+        mutations = {
+            "not an Indexed Job": lambda o: o["spec"].pop("completionMode"),
+            "fewer pods at once than ranks": lambda o: o["spec"].update(parallelism=1),
+            "not in worker mode": lambda o: set_env(o, "ATTUNE_WORKER", "false"),
+            "coordinator through the load-balanced Service": lambda o: set_env(o, "ATTUNE_COORDINATOR", "attune:50051"),
+            "coordinator on the metrics port": lambda o: set_env(o, "ATTUNE_COORDINATOR",
+                                                                 "attune-0.attune-headless:9464"),
+            "a fixed rank for every pod": lambda o: set_env(o, "ATTUNE_RANK", "1"),
+            "unknown ATTUNE_ variable": lambda o: set_env(o, "ATTUNE_NO_SUCH_FLAG", "1"),
+            "probe on a name the worker does not register":
+                lambda o: container(o)["livenessProbe"]["grpc"].update(service="attune.v1.ModelService"),
+            "Gloo on the pod's host name": lambda o: set_env(o, "ATTUNE_DIST_HOST", ""),
+            "writable root": lambda o: container(o)["securityContext"].update(readOnlyRootFilesystem=False),
+        }
+        for what, mutate in mutations.items():
+            with self.subTest(mutation=what):
+                broken = json.loads(json.dumps(objs))
+                for o in broken:
+                    if o["kind"] == "Job":
+                        mutate(o)
+                with self.assertRaises(AssertionError):
+                    check_distributed(self, broken)
 
 
 class KustomizeTest(unittest.TestCase):

@@ -132,6 +132,10 @@ TEST(DistributedTraining, TwoAndThreeRanksEqualOneProcessForEveryOptimizer) {
       ASSERT_EQ(many.job.metadata().state(), v1::JOB_SUCCEEDED) << many.job.error().message() << cluster.logs();
       EXPECT_EQ(many.job.response().steps(), 24);
       EXPECT_EQ(many.job.metadata().world_size(), world);
+      // WatchJob's view is global: the loss of the whole last batch, every rank's samples.
+      EXPECT_NEAR(many.job.metadata().loss(), one.job.metadata().loss(), 1e-12);
+      EXPECT_EQ(many.job.metadata().samples(), one.job.metadata().samples());
+      EXPECT_EQ(many.job.metadata().batch_size(), one.job.metadata().batch_size());
       EXPECT_FALSE(fingerprint_of(many.events).empty()) << event_messages(many.events);
       const double diff = max_abs_diff(many.params, one.params);
       std::cout << "[ measured ] " << opt << " double, world size " << world << ": max |Δθ| = " << diff
