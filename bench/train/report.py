@@ -54,21 +54,29 @@ def write_series(key, path):
             f.write("\n\n")
 
 acc = os.path.join(out_dir, "accuracy.dat")
+loss = os.path.join(out_dir, "loss.dat")
 write_series("test_accuracy", acc)
-plots = []
-for i, opt in enumerate(order):
-    plots.append("'%s' index %d using 1:2 with lines lw 2 title '%s'" % (acc, i, opt))
+write_series("test_loss", loss)
+
+
+def plot(path, x):
+    return ", ".join("'%s' index %d using %d:2 with lines lw 2 title '%s'" % (path, i, x, opt)
+                     for i, opt in enumerate(order))
+
+
 script = """
-set terminal pngcairo size 1100,420 font 'DejaVu Sans,10'
+set terminal pngcairo size 1100,800 font 'DejaVu Sans,10'
 set output '%s'
-set multiplot layout 1,2 title 'Fashion-MNIST, CNN+BN, batch 64, mean over seeds'
-set xlabel 'step'; set ylabel 'test accuracy'; set key bottom right; set grid
-plot %s
-set xlabel 'training wall time (s)'
-plot %s
+set multiplot layout 2,2 title 'Fashion-MNIST, CNN+BN, batch 64, mean over seeds'
+set grid
+set key bottom right; set ylabel 'test accuracy'
+set xlabel 'step'; plot %s
+set xlabel 'training wall time (s)'; plot %s
+set key top right; set ylabel 'test loss'; set yrange [0.3:1.5]
+set xlabel 'step'; plot %s
+set xlabel 'training wall time (s)'; plot %s
 unset multiplot
-""" % (os.path.join(out_dir, "optimizers.png"), ", ".join(plots),
-       ", ".join(p.replace("using 1:2", "using 3:2") for p in plots))
+""" % (os.path.join(out_dir, "optimizers.png"), plot(acc, 1), plot(acc, 3), plot(loss, 1), plot(loss, 3))
 if subprocess.run(["gnuplot"], input=script, text=True).returncode == 0:
     print()
-    print("![test accuracy vs step and vs wall time](optimizers.png)")
+    print("![test accuracy and test loss vs step and vs wall time](optimizers.png)")

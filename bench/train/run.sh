@@ -7,14 +7,21 @@ build=${ATTUNE_BUILD_DIR:-$top/build}
 here="$top/bench/train"
 "$top/scripts/build.sh" --target bench_train_optimizers bench_trainstream
 start=$(date +%s)
-"$build/bench/train/bench_train_optimizers" --out "$here/curves.csv" --epochs "${EPOCHS:-1}" \
-  --seeds "${SEEDS:-3}" --eval-every "${EVAL_EVERY:-100}" --train-limit "${TRAIN_LIMIT:-60000}"
+# REUSE_CURVES=1 keeps the optimizer curves of an earlier run (curves.csv) and reruns only the
+# TrainStream comparison.
+reused=""
+if [ "${REUSE_CURVES:-0}" = 1 ] && [ -f "$here/curves.csv" ]; then
+  reused=" (REUSE_CURVES=1: optimizer curves from the previous full run, $(date -u -r "$here/curves.csv" +%Y-%m-%d))"
+else
+  "$build/bench/train/bench_train_optimizers" --out "$here/curves.csv" --epochs "${EPOCHS:-1}" \
+    --seeds "${SEEDS:-3}" --eval-every "${EVAL_EVERY:-100}" --train-limit "${TRAIN_LIMIT:-60000}"
+fi
 stream_table=$("$build/bench/train/bench_trainstream" --batches "${STREAM_BATCHES:-200}")
 /usr/bin/python3 "$here/report.py" "$here/curves.csv" "$here" > "$here/optimizers.md"
 {
   echo "## Training: optimizers on Fashion-MNIST, and TrainStream overhead"
   echo
-  echo "Command: \`bench/train/run.sh\` ($(date -u +%Y-%m-%d), $(nproc) cores, $(( $(date +%s) - start )) s)."
+  echo "Command: \`bench/train/run.sh\` ($(date -u +%Y-%m-%d), $(nproc) cores, $(( $(date +%s) - start )) s)$reused."
   echo "Model: the built-in CNN with BatchNorm (3 conv blocks 16/32/64, 24,170 parameters), batch 64,"
   echo "every optimizer at its official defaults (lr 1e-3; AdamW weight decay 1e-2), the same"
   echo "initial weights and data order per seed. Test accuracy on the 10,000-image test split."
@@ -22,6 +29,10 @@ stream_table=$("$build/bench/train/bench_trainstream" --batches "${STREAM_BATCHE
   cat "$here/optimizers.md"
   echo
   echo "### TrainStream vs the same loop in process (batch 64, CNN, Adam)"
+  echo
+  echo "Wall-clock rates on a shared 2-core machine swing with the load (the in-process loop runs"
+  echo "before and after the gRPC arms and is averaged); CPU time per step (client + server"
+  echo "processes for the gRPC arms) is what the service adds regardless of the load."
   echo
   echo "$stream_table"
 } > "$here/RESULTS.md"
