@@ -9,16 +9,19 @@
 #
 #   ./scripts/fuzz.sh                      # every target, 1M executions each
 #   ATTUNE_FUZZ_RUNS=20000 ./scripts/fuzz.sh fuzz_tensor
+#   ATTUNE_FUZZ_SKIP_BUILD=1 ./scripts/fuzz.sh fuzz_tensor   # already built: run only
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${ATTUNE_FUZZ_BUILD_DIR:-$top/build-fuzz}
 runs=${ATTUNE_FUZZ_RUNS:-1000000}
 targets=${*:-fuzz_tensor fuzz_model_config fuzz_job_spec fuzz_observations}
 
-cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DATTUNE_FUZZ=ON \
-  -DATTUNE_SANITIZE=address,undefined -DATTUNE_BUILD_BENCH=OFF ${ATTUNE_CMAKE_ARGS:-} >/dev/null
-# shellcheck disable=SC2086
-cmake --build "$build" -j "${ATTUNE_JOBS:-$(nproc)}" --target $targets
+if [ -z "${ATTUNE_FUZZ_SKIP_BUILD:-}" ]; then  # set it to run targets already built
+  cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DATTUNE_FUZZ=ON \
+    -DATTUNE_SANITIZE=address,undefined -DATTUNE_BUILD_BENCH=OFF ${ATTUNE_CMAKE_ARGS:-} >/dev/null
+  # shellcheck disable=SC2086
+  cmake --build "$build" -j "${ATTUNE_JOBS:-$(nproc)}" --target $targets
+fi
 
 supp="$top/tests/reliability/sanitizers"
 export ASAN_OPTIONS="detect_leaks=1:detect_container_overflow=0:abort_on_error=1:symbolize=1"

@@ -8,14 +8,21 @@
 #
 #   ./scripts/sanitize.sh                 # e2e + reliability suites
 #   ./scripts/sanitize.sh -R e2e_bad_input  # extra arguments go to ctest
+#   ATTUNE_ASAN_BUILD_DIR=build-fuzz ATTUNE_ASAN_SKIP_BUILD=1 ./scripts/sanitize.sh -R 'e2e_(model|bad)'
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${ATTUNE_ASAN_BUILD_DIR:-$top/build-asan}
 supp="$top/tests/reliability/sanitizers"
 
-cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTUNE_SANITIZE=address,undefined \
-  -DATTUNE_BUILD_BENCH=OFF ${ATTUNE_CMAKE_ARGS:-} >/dev/null
-cmake --build "$build" -j "${ATTUNE_JOBS:-$(nproc)}"
+# ATTUNE_ASAN_SKIP_BUILD=1: the tree in $build is already built with -DATTUNE_SANITIZE=address,...
+# (for example the fuzz tree, scripts/fuzz.sh's build-fuzz, with the tests you pass to ctest).
+if [ -z "${ATTUNE_ASAN_SKIP_BUILD:-}" ]; then
+  cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTUNE_SANITIZE=address,undefined \
+    -DATTUNE_BUILD_BENCH=OFF ${ATTUNE_CMAKE_ARGS:-} >/dev/null
+  cmake --build "$build" -j "${ATTUNE_JOBS:-$(nproc)}"
+fi
+grep -q '^ATTUNE_SANITIZE:STRING=.*address' "$build/CMakeCache.txt" ||
+  { echo "sanitize.sh: $build is not an AddressSanitizer build" >&2; exit 2; }
 
 reports="$build/sanitizer-reports"
 rm -rf "$reports"

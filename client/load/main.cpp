@@ -139,8 +139,10 @@ int run(int argc, char** argv) {
 
   std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup_seconds));
   const std::string metrics_host = host == "localhost" ? "127.0.0.1" : host;
-  double rss_start = 0, rss_peak = 0;
-  if (o.metrics_port) rss_start = rss_peak = rss_bytes(metrics_host, o.metrics_port);
+  // RSS under load moves with the calls in flight, so the start and the end of the run are each
+  // the median of the readings (one a second) in its first and last 5 seconds, not one reading.
+  std::vector<double> samples;
+  if (o.metrics_port) samples.push_back(rss_bytes(metrics_host, o.metrics_port));
   measure = true;
   const auto t0 = std::chrono::steady_clock::now();
   const auto end = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -148,12 +150,21 @@ int run(int argc, char** argv) {
   while (std::chrono::steady_clock::now() < end) {
     const std::chrono::steady_clock::duration left = end - std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(std::chrono::seconds(1), left));
-    if (o.metrics_port) rss_peak = std::max(rss_peak, rss_bytes(metrics_host, o.metrics_port));
+    if (o.metrics_port) samples.push_back(rss_bytes(metrics_host, o.metrics_port));
   }
   measure = false;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  double rss_end = 0;
-  if (o.metrics_port) rss_end = rss_bytes(metrics_host, o.metrics_port);
+  double rss_start = 0, rss_peak = 0, rss_end = 0;
+  if (!samples.empty()) {
+    const size_t window = std::min<size_t>(6, (samples.size() + 1) / 2);  // t = 0..5 s, and the last 6
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    rss_start = median({samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(window)});
+    rss_end = median({samples.end() - static_cast<std::ptrdiff_t>(window), samples.end()});
+    rss_peak = *std::max_element(samples.begin(), samples.end());
+  }
   stop = true;
   for (auto& t : threads) t.join();
   double rss_idle = 0;
@@ -210,8 +221,8 @@ int run(int argc, char** argv) {
     for (const auto& [op, s] : all) row(op_name(op), s);
     row("all", total);
     if (o.metrics_port)
-      std::printf("\nserver RSS: %.1f MiB after warm-up, peak %.1f MiB, %.1f MiB at the end (growth %+.2f%%), "
-                  "%.1f MiB idle after the clients stopped\n",
+      std::printf("\nserver RSS (median of the first / last 6 one-second readings): %.1f MiB after warm-up, "
+                  "peak %.1f MiB, %.1f MiB at the end (growth %+.2f%%), %.1f MiB idle after the clients stopped\n",
                   rss_start / (1 << 20), rss_peak / (1 << 20), rss_end / (1 << 20), 100 * growth, rss_idle / (1 << 20));
   }
   return tot.errors == 0 ? 0 : 1;

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/memory.h"
 #include "core/model_inspect.h"
 #include "metrics/catalog.h"
 #include "metrics/registry.h"
@@ -263,9 +264,12 @@ std::vector<SessionInfo> SessionManager::list() const {
 
 void SessionManager::close(const std::string& id) {
   find(id);
-  std::lock_guard<std::mutex> lock(mu_);
-  sessions_.erase(id);
-  update_gauge_locked();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sessions_.erase(id);
+    update_gauge_locked();
+  }
+  release_free_memory();  // the session's private model copy and optimizer state
 }
 
 ModelInfo SessionManager::publish(const std::string& id, const std::string& name) {
@@ -283,6 +287,7 @@ void SessionManager::janitor() {
   const auto period = std::chrono::duration<double>(std::clamp(idle_seconds_ / 4, 0.05, 5.0));
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_cv_.wait_for(lock, period, [&] { return stopping_; })) {
+    bool expired_any = false;
     for (auto it = sessions_.begin(); it != sessions_.end();) {
       auto& s = it->second;
       std::unique_lock<std::mutex> busy(s->mu, std::try_to_lock);  // never expire a session mid-call
@@ -291,12 +296,18 @@ void SessionManager::janitor() {
         expired_[s->id] = now_unix();
         busy.unlock();
         it = sessions_.erase(it);
+        expired_any = true;
       } else {
         ++it;
       }
     }
     while (expired_.size() > 1024) expired_.erase(expired_.begin());
     update_gauge_locked();
+    if (expired_any) {
+      lock.unlock();
+      release_free_memory();
+      lock.lock();
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/memory.h"
 #include "core/model_inspect.h"
 #include "core/model_meta.h"
 #include "core/storage.h"
@@ -419,6 +420,7 @@ std::vector<int64_t> ModelRegistry::unload(const std::string& name, int64_t vers
   }
   std::error_code ec;
   if (fs::is_empty(models_dir_ / name, ec)) fs::remove(models_dir_ / name, ec);
+  release_free_memory();  // the unloaded weights (unless a call in flight still holds them)
   LOG_INFO("unloaded model " << name << " versions " << removed.size());
   return removed;
 }

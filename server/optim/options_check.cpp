@@ -1,6 +1,7 @@
 #include "optim/options_check.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
@@ -12,7 +13,10 @@ std::string format_value(double value) {
     std::ostringstream out;
     out.precision(digits);
     out << value;
-    if (digits == 17 || !std::isfinite(value) || std::stod(out.str()) == value) return out.str();
+    // strtod, not std::stod: stod throws out_of_range on subnormal values (ERANGE), which turned
+    // "lr: expected a finite value > 0, received 5e-324" into an unexpected exception (found by
+    // tests/fuzz/fuzz_job_spec).
+    if (digits == 17 || !std::isfinite(value) || std::strtod(out.str().c_str(), nullptr) == value) return out.str();
   }
 }
 

@@ -136,6 +136,10 @@ JobRunner::JobRunner(fs::path data_dir, ModelRegistry& models, DatasetStore& dat
 JobRunner::~JobRunner() { shutdown(); }
 
 void JobRunner::start() {
+  // A kill between naming a temporary file and renaming it leaves job.json.tmp.* or checkpoint
+  // temporaries behind; nothing reads them, so clear them before anything is written again.
+  if (const int n = remove_stale_temp_files(dir_, /*recursive=*/true))
+    LOG_INFO("removed " << n << " temporary file(s) left in " << dir_ << " by an interrupted write");
   std::vector<std::shared_ptr<Job>> loaded;
   for (const auto& e : fs::directory_iterator(dir_)) {
     if (!e.is_directory() || !fs::exists(e.path() / "job.json")) continue;

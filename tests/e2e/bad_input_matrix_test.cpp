@@ -655,7 +655,7 @@ TEST_F(Matrix, IngestMoreThanTenThousandObservationsIsInvalid) {
   req.set_stream("big");
   for (int i = 0; i < 10001; ++i) {
     auto* o = req.add_observations();
-    o->set_time(1'700'000'000 + 86400 * i);
+    o->set_time(int64_t{1'700'000'000} + int64_t{86400} * i);
     (*o->mutable_values())["a"] = i;
   }
   grpc::ClientContext ctx;

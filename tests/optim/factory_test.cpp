@@ -2,6 +2,8 @@
 // grouping and global-norm clipping.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "optim/adan.h"
 #include "optim/clip.h"
 #include "optim/factory.h"
@@ -156,6 +158,17 @@ TEST(Factory, BadConfigsNameTheFieldAndBothValues) {
   EXPECT_EQ(error_of(c), "(accepted)");
   c.betas = std::vector<double>{0.9, 0.99};
   EXPECT_EQ(error_of(c), "betas: expected no value for sgd (it has no betas), received 0.9,0.99");
+}
+
+// Subnormal values are reported like any other (std::stod threw out_of_range on them; found by
+// tests/fuzz/fuzz_job_spec, corpus file regression-subnormal-stod).
+TEST(Factory, SubnormalValuesAreReportedNotThrownOnTheWayOut) {
+  auto c = named("exadam");
+  c.eps = -std::numeric_limits<double>::denorm_min();
+  EXPECT_EQ(error_of(c), "eps: expected a finite value >= 0, received -5e-324");
+  c = named("adamw");
+  c.weight_decay = -2.5e-310;
+  EXPECT_EQ(error_of(c), "weight_decay: expected a finite value >= 0, received -2.5e-310");
 }
 
 TEST(Factory, ListsNamesAndDefaults) {

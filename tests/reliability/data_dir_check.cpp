@@ -32,13 +32,14 @@ bool hidden(const fs::path& p) {
 
 class Inspector {
  public:
-  Inspector(fs::path root, bool allow_job_staging) : root_(std::move(root)), allow_job_staging_(allow_job_staging) {}
+  Inspector(fs::path root, bool allow_job_staging, bool include_jobs)
+      : root_(std::move(root)), allow_job_staging_(allow_job_staging), include_jobs_(include_jobs) {}
 
   DataDirReport run() {
     leftovers();
     models();
     datasets();
-    jobs();
+    if (include_jobs_) jobs();
     streams();
     return std::move(report_);
   }
@@ -73,6 +74,10 @@ class Inspector {
       const fs::path& p = it->path();
       const std::string n = p.filename().string();
       const std::string rel = fs::relative(p, root_).string();
+      if (!include_jobs_ && rel == "jobs") {
+        it.disable_recursion_pending();
+        continue;
+      }
       if (is_temp_file_name(n)) {
         report_.leftovers.push_back(rel);
       } else if (hidden(p) && n != ".versions.json") {
@@ -149,13 +154,14 @@ class Inspector {
 
   fs::path root_;
   bool allow_job_staging_;
+  bool include_jobs_;
   DataDirReport report_;
 };
 
 }  // namespace
 
-DataDirReport inspect_data_dir(const fs::path& data_dir, bool allow_job_staging) {
-  return Inspector(data_dir, allow_job_staging).run();
+DataDirReport inspect_data_dir(const fs::path& data_dir, bool allow_job_staging, bool include_jobs) {
+  return Inspector(data_dir, allow_job_staging, include_jobs).run();
 }
 
 std::string join(const std::vector<std::string>& lines, size_t max_lines) {

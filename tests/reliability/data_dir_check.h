@@ -19,8 +19,10 @@ struct DataDirReport {
 // checksums and observation log headers. Hidden entries (staging folders of interrupted
 // writes) are reported as leftovers, not checked. With `allow_job_staging`, folders
 // jobs/<id>/.ckpt-<step>.tmp are not reported (a resumed job removes its own when it writes that
-// step again).
-DataDirReport inspect_data_dir(const std::filesystem::path& data_dir, bool allow_job_staging);
+// step again). With `include_jobs` false, jobs/ is skipped altogether: while a server runs
+// jobs it writes and prunes checkpoints there, so only a stopped server's jobs/ can be judged.
+DataDirReport inspect_data_dir(const std::filesystem::path& data_dir, bool allow_job_staging,
+                               bool include_jobs = true);
 
 std::string join(const std::vector<std::string>& lines, size_t max_lines = 20);
 
