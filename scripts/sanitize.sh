@@ -24,6 +24,7 @@ fi
 grep -q '^ATTUNE_SANITIZE:STRING=.*address' "$build/CMakeCache.txt" ||
   { echo "sanitize.sh: $build is not an AddressSanitizer build" >&2; exit 2; }
 
+build=$(cd "$build" && pwd)  # absolute: the report paths are used after `cd` and by forked servers
 reports="$build/sanitizer-reports"
 rm -rf "$reports"
 mkdir -p "$reports"

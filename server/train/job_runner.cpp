@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <optional>
 #include <random>
 
 #include "core/architectures.h"
@@ -428,14 +429,16 @@ void JobRunner::run(const std::shared_ptr<Job>& job) {
     std::lock_guard<std::mutex> lock(mu_);
     job->rec.error = std::make_pair(Code::kInternal, torch_error_message(e));
   }
-  bool failed;
+  // Copied under the lock: once the state is FAILED, RestartJob may reset `error` at any time
+  // (AddressSanitizer caught set_state reading the message after such a reset).
+  std::optional<std::string> failure;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    failed = job->rec.error.has_value();
+    if (job->rec.error) failure = job->rec.error->second;
   }
-  if (failed) {
-    LOG_WARN("job " << job->rec.id << " failed: " << job->rec.error->second);
-    set_state(job, JobState::kFailed, job->rec.error->second);
+  if (failure) {
+    LOG_WARN("job " << job->rec.id << " failed: " << *failure);
+    set_state(job, JobState::kFailed, *failure);
   }
 }
 
