@@ -125,7 +125,9 @@ describe('walkthrough', { timeout: 300000 }, () => {
     assert.equal(r.modelVersion, 2);
     assert.equal(r.steps, 4 * 6);
     assert.equal(r.stopReason, 'completed');
-    assert.ok(r.finalLoss < progress[0].loss);
+    // Below chance level (ln 4 for 4 balanced classes): the job learned. (The watch may attach
+    // after most of these 24 fast steps, so its first progress event is no baseline.)
+    assert.ok(r.finalLoss < Math.log(4), `final loss ${r.finalLoss} vs chance ${Math.log(4)}`);
 
     // What the CLI sees for the job and for the new serving version is what the client saw.
     const cliJob = JSON.parse(h.cli(server.address, ['jobs', 'get', job.id, '--json']));
