@@ -3,6 +3,7 @@ with PyTorch, datasets, a training job watched to completion (and one cancelled)
 training, adaptation sessions compared with PyTorch, and a nowcasting stream fed from the NOAA
 fixture."""
 import io
+import math
 import os
 import shutil
 import sys
@@ -160,7 +161,9 @@ class Walkthrough(unittest.TestCase):
         self.assertEqual(result.model_version, 2)
         self.assertEqual(result.steps, 4 * 6)  # 192 training samples / 32
         self.assertEqual(result.stop_reason, "completed")
-        self.assertLess(result.final_loss, progress[0].loss)
+        # Below chance level (ln 4, 4 balanced classes): the job learned. The watch may attach after
+        # most of these fast steps, so its first progress event is no baseline.
+        self.assertLess(result.final_loss, math.log(4))
         self.assertGreater(result.validation_accuracy, 0.5)
         # The new version serves; the trained weights differ from the source version's.
         self.assertEqual(c.get_model("mlp-train").serving_version, 2)
