@@ -48,20 +48,6 @@ double process_cpu_seconds() {
          1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
-// utime + stime of another process (/proc/<pid>/stat fields 14 and 15).
-double cpu_seconds_of(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream rest(text.substr(text.rfind(')') + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 struct Rate {
   std::string arm;
   size_t n = 0;
@@ -112,7 +98,7 @@ Rate service_rate(test::ServerProcess& server, const std::string& stream,
     for (size_t k = i; k < std::min(obs.size(), i + batch); ++k) *r.add_observations() = to_proto(obs[k]);
     messages.push_back(std::move(r));
   }
-  const double server0 = cpu_seconds_of(server.pid()), client0 = process_cpu_seconds();
+  const double server0 = server.cpu_seconds(), client0 = process_cpu_seconds();
   const auto t0 = Clock::now();
   grpc::ClientContext ctx;
   auto call = stub->Ingest(&ctx);
@@ -139,7 +125,7 @@ Rate service_rate(test::ServerProcess& server, const std::string& stream,
   const auto st = call->Finish();
   if (!st.ok() || answered != messages.size()) throw std::runtime_error("Ingest: " + st.error_message());
   Rate r{arm, obs.size(), std::chrono::duration<double>(Clock::now() - t0).count(),
-         cpu_seconds_of(server.pid()) - server0, process_cpu_seconds() - client0};
+         server.cpu_seconds() - server0, process_cpu_seconds() - client0};
   return r;
 }
 

@@ -22,25 +22,12 @@ using namespace attune::test;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-// CPU seconds used so far by this process / by process `pid` (utime + stime from /proc): what a
+// CPU seconds used so far by this process (the server: ServerProcess::cpu_seconds): what a
 // step costs on a busy machine, where wall time also counts waiting for the cores.
 double own_cpu_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-double process_cpu_seconds(int pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(f, line);
-  std::istringstream rest(line.substr(line.rfind(')') + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 struct Rate {
   double steps_per_second, cpu_ms_per_step;
@@ -109,10 +96,10 @@ int main(int argc, char** argv) {
     };
     run(0, kWarmup);
     const auto t0 = Clock::now();
-    const double c0 = own_cpu_seconds() + process_cpu_seconds(server.pid());
+    const double c0 = own_cpu_seconds() + server.cpu_seconds();
     run(kWarmup, kWarmup + batches);
     const Rate rate{batches / std::chrono::duration<double>(Clock::now() - t0).count(),
-                    (own_cpu_seconds() + process_cpu_seconds(server.pid()) - c0) * 1e3 / batches};
+                    (own_cpu_seconds() + server.cpu_seconds() - c0) * 1e3 / batches};
     stream->WritesDone();
     attune::v1::TrainStreamResponse last;
     while (stream->Read(&last)) {

@@ -32,6 +32,8 @@ class ServerProcess {
   int kill9() { return stop(9); }
   bool running() const { return pid_ > 0; }
   int pid() const { return pid_; }
+  // CPU seconds (utime + stime) the server process has used so far, from /proc/<pid>/stat.
+  double cpu_seconds() const;
 
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
