@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/memory.h"
 #include "rpc/server.h"
 #include "rpc/train_worker.h"
 
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
   }
   const int threads = cfg.threads > 0 ? cfg.threads : attune::available_cpus();
   torch::set_num_threads(threads);
-  LOG_INFO("LibTorch intra-op threads: " << threads);
+  LOG_INFO("LibTorch intra-op threads: " << threads << "; allocator: " << attune::allocator_name());
 
   if (cfg.worker) {
     // A worker rank of distributed training jobs: SIGTERM/SIGINT stop it after the current step.

@@ -3,7 +3,10 @@
 // clients. Both sides use one intra-op thread per request so the comparison is like for like.
 //
 //   bench_serve [--seconds S] [--clients 1,8] [--out results.md]
+#include <grpcpp/grpcpp.h>
+#include <sys/wait.h>
 #include <torch/script.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -64,9 +67,69 @@ Result drive(int clients, double seconds, MakeCall make_call) {
   return summarize(all, wall);
 }
 
+// The floor of the floor: a gRPC server with nothing but ServerLive, default builder options (no
+// interceptor, reflection, health or quota), in its own process like attune. Forked before any
+// thread exists; it serves until the parent closes the pipe.
+class BareLive final : public inference::GRPCInferenceService::Service {
+  grpc::Status ServerLive(grpc::ServerContext*, const inference::ServerLiveRequest*,
+                          inference::ServerLiveResponse* r) override {
+    r->set_live(true);
+    return grpc::Status::OK;
+  }
+};
+
+class BareLiveCallback final : public inference::GRPCInferenceService::CallbackService {
+  grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* ctx, const inference::ServerLiveRequest*,
+                                       inference::ServerLiveResponse* r) override {
+    r->set_live(true);
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+struct BareServer {
+  pid_t pid = -1;
+  int port = 0;
+};
+
+BareServer fork_bare_server(bool callback) {
+  int to_parent[2], from_parent[2];
+  if (pipe(to_parent) != 0 || pipe(from_parent) != 0) std::abort();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(to_parent[0]);
+    close(from_parent[1]);
+    BareLive sync_service;
+    BareLiveCallback callback_service;
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    if (callback)
+      builder.RegisterService(&callback_service);
+    else
+      builder.RegisterService(&sync_service);
+    auto server = builder.BuildAndStart();
+    if (write(to_parent[1], &port, sizeof port) != sizeof port) _exit(1);
+    char c;
+    while (read(from_parent[0], &c, 1) > 0) {
+    }
+    server->Shutdown();
+    _exit(0);
+  }
+  close(to_parent[1]);
+  close(from_parent[0]);
+  BareServer b{pid, 0};
+  if (read(to_parent[0], &b.port, sizeof b.port) != sizeof b.port || b.port == 0) std::abort();
+  close(to_parent[0]);
+  // from_parent[1] stays open for the parent's lifetime; closing it at exit stops the child.
+  return b;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  const BareServer bare = fork_bare_server(false), bare_cb = fork_bare_server(true);
   double seconds = 3;
   std::vector<int> client_counts{1, 8};
   std::string out = "";
@@ -132,23 +195,36 @@ int main(int argc, char** argv) {
   }
   // The transport floor: ServerLive is a gRPC round trip that does no work in attune, on the same
   // channel, so `ModelInfer p50 - ServerLive p50` is attune's own cost (decode, lookup, forward
-  // dispatch, encode) beyond what gRPC itself costs on this machine.
-  table << "\n| transport floor | clients | ServerLive p50 µs | p99 µs | req/s |\n|---|---|---|---|---|\n";
-  for (int clients : client_counts) {
-    const Result floor = drive(clients, seconds, [&] {
-      auto stub = inference::GRPCInferenceService::NewStub(server.channel());
-      return [stub = std::shared_ptr<inference::GRPCInferenceService::Stub>(std::move(stub))] {
-        inference::ServerLiveResponse r;
-        grpc::ClientContext ctx;
-        if (!stub->ServerLive(&ctx, inference::ServerLiveRequest(), &r).ok()) std::abort();
-      };
-    });
-    table << std::fixed << std::setprecision(0) << "| ServerLive | " << clients << " | " << floor.p50_us << " | "
-          << floor.p99_us << " | " << floor.throughput << " |\n";
+  // dispatch, encode) beyond what gRPC itself costs on this machine. The bare server's ServerLive
+  // shows what gRPC costs with none of attune's server options.
+  table << "\n| ServerLive (transport floor) on | clients | p50 µs | p99 µs | req/s |\n|---|---|---|---|---|\n";
+  const auto bare_channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(bare.port),
+                                                grpc::InsecureChannelCredentials());
+  const auto bare_cb_channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(bare_cb.port),
+                                                   grpc::InsecureChannelCredentials());
+  for (const auto& [label, channel] : {std::make_pair(std::string("attune-server"), server.channel()),
+                                       std::make_pair(std::string("bare gRPC server (sync API)"), bare_channel),
+                                       std::make_pair(std::string("bare gRPC server (callback API)"), bare_cb_channel)}) {
+    for (int clients : client_counts) {
+      const Result floor = drive(clients, seconds, [&, ch = channel] {
+        auto stub = inference::GRPCInferenceService::NewStub(ch);
+        return [stub = std::shared_ptr<inference::GRPCInferenceService::Stub>(std::move(stub))] {
+          inference::ServerLiveResponse r;
+          grpc::ClientContext ctx;
+          if (!stub->ServerLive(&ctx, inference::ServerLiveRequest(), &r).ok()) std::abort();
+        };
+      });
+      table << std::fixed << std::setprecision(0) << "| " << label << " | " << clients << " | " << floor.p50_us
+            << " | " << floor.p99_us << " | " << floor.throughput << " |\n";
+    }
   }
   std::cerr << "\n";
   std::cout << table.str();
   if (!out.empty()) std::ofstream(out) << table.str();
   server.stop();
+  for (const pid_t pid : {bare.pid, bare_cb.pid}) {
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+  }
   return 0;
 }

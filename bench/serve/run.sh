@@ -13,18 +13,21 @@ table=$("$build/bench/serve/bench_serve" --seconds "${SECONDS_PER_CELL:-3}" --cl
   echo
   echo "$table"
   echo
-  echo "How to read it. Targets (issue 2): p50 overhead ≤ 150 µs at batch 1, and 8-client throughput"
-  echo "≥ 0.8× in-process. The transport floor is a gRPC round trip that does nothing in attune"
-  echo "(\\`ServerLive\\` on the same channel, same run): on these VMs it alone is above 150 µs, so the"
-  echo "batch-1 target is out of reach for any gRPC server here; attune's own share of the overhead is"
-  echo "ModelInfer p50 − ServerLive p50 (decode, lookup, dispatch, encode). Throughput: client and"
-  echo "server share the 2 cores, so for the MLP, whose forward takes microseconds, the ratio is the"
-  echo "CPU cost of a gRPC call against that of the forward; for the CNN at batch 64 the forward"
-  echo "dominates and the ratio is the service's real cost."
-  echo
-  echo "The CNN rows pay the same allocator churn as TrainStream (bench/train/RESULTS.md): with glibc's"
-  echo "thresholds fixed in the server the CNN at batch 64 measured 0.90× (1 client) and 0.95×"
-  echo "(8 clients) in a run of this benchmark, against 0.56–0.63× with the defaults above; that setting"
-  echo "is not enabled because it makes session churn keep memory."
+  cat <<'TEXT'
+How to read it. Targets (issue 2): p50 overhead ≤ 150 µs at batch 1, and 8-client throughput
+≥ 0.8× in-process. The transport floor is a gRPC round trip that does no work (`ServerLive`),
+measured on attune-server and on two bare gRPC servers forked by the benchmark (nothing but
+ServerLive, default builder options; sync and callback API), same run, same client code. On
+these VMs the bare floor alone is at or above 150 µs at p50, so the batch-1 target is out of
+reach for any gRPC server here; attune's own share of the overhead is ModelInfer p50 −
+ServerLive p50 (decode, validation, lookup, dispatch, encode). Throughput: client and server
+share the 2 cores, so for the MLP, whose forward takes microseconds, the ratio is the CPU cost
+of a gRPC call against that of the forward — a bare ServerLive already costs more CPU than 10
+MLP forwards; for the CNN the forward dominates and the ratio is the service's real cost.
+
+Both processes link jemalloc (attune-server by default; the benchmark too, so the in-process
+forward runs on the same allocator). With glibc's malloc the CNN at batch 64 measured 0.56–0.63×:
+glibc trimmed and re-faulted each serving thread's arena on every call (bench/train/RESULTS.md).
+TEXT
 } > "$top/bench/serve/RESULTS.md"
 cat "$top/bench/serve/RESULTS.md"
