@@ -12,9 +12,12 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "nowcast/drift_eval.h"
@@ -37,6 +40,7 @@ struct Options {
   std::vector<std::string> streams{"S1", "S2"};
   double l2 = -1;   // overrides ModelConfig::l2 when ≥ 0
   double rho = -1;  // overrides WindowConfig::rho when > 0
+  int ridge_rounds = 9;  // ridge CPU-s = median over this many identical runs
 };
 Options g_options;
 
@@ -63,6 +67,7 @@ struct Result {
   std::vector<int64_t> n, pre_n, post_n;
   int64_t fits = 0;
   double mean_window = 0, cpu = 0, rows_epochs = 0, flops = 0;
+  double cpu_min = NAN;  // ridge: minimum CPU-s over the rounds (cpu is their median)
   std::vector<int64_t> alarms;  // fire steps of drift triggers (performance/adwin/page_hinkley)
   double mae() const {
     double s = 0, c = 0;
@@ -160,6 +165,15 @@ std::string pct(double v) {
 // Scale for arms whose periodic retrain ran every k steps instead of every step (§4).
 double scale(const Result& r) { return r.job.period > 1 ? static_cast<double>(r.job.period) : 1.0; }
 
+// Selection rule of --tune, fixed before the grid was run (see RESULTS.md notes). On S1 with
+// ridge, a grid point is admissible if B's MAE is within +5% of A's (mean over targets), B cuts
+// rows×epochs by ≥ 80% (summed over targets), and every target has ≤ 1.5 performance
+// (non-staleness) fires per 1000 steps of S1. Among admissible points the smallest change from
+// the previous defaults wins: fewest parameters changed, then fewest grid steps moved, then the
+// lower mean MAE change. It picked W = 28, which failed on the splice (delay > 14, temp_min false
+// alarms unchanged), so the defaults were kept; see the RESULTS.md notes.
+constexpr double kTuneMaxMae = 0.05, kTuneMinCut = 0.80, kTuneMaxFiresPer1000 = 1.5;
+
 void tune(const Options& o, const std::vector<Observation>& s1) {
   // Grid over the performance policy on the Seattle-only stream S1 with ridge; the splice is
   // not looked at. Reports compute cut and MAE change vs arm A (mean over the targets).
@@ -169,43 +183,69 @@ void tune(const Options& o, const std::vector<Observation>& s1) {
     Job a{"S1", t, "ridge", {"A", TriggerKind::periodic, WindowKind::fixed}, &s1, RetrainConfig{}, 1};
     jobs.push_back(a);
   }
-  struct P { double tau; int64_t w, k, min_age, max_age; double holdout; };
+  RetrainConfig prev;  // the daily defaults before this grid (reference of "smallest change")
+  prev.tau = 1.0;
+  prev.error_window = 14;
+  prev.consecutive = 3;
+  prev.min_age = 7;
+  prev.max_age = 120;
+  const std::vector<double> taus{1.0, 1.25, 1.5, 2.0};
+  const std::vector<int64_t> ws{14, 21, 28}, ks{3, 4, 5, 7};
+  auto index_of = [](const auto& v, auto x) {
+    return static_cast<int>(std::find(v.begin(), v.end(), x) - v.begin());
+  };
+  struct P { double tau; int64_t w, k; };
   std::vector<P> grid;
-  for (double holdout : {0.1, 0.2, 0.3})
-    for (double tau : {0.5, 0.75, 1.0})
-      for (int64_t w : {14, 21})
-        for (int64_t k : {3}) grid.push_back({tau, w, k, 7, 120, holdout});
+  for (double tau : taus)
+    for (int64_t w : ws)
+      for (int64_t k : ks) grid.push_back({tau, w, k});
   for (const auto& p : grid)
     for (const auto& t : targets) {
-      RetrainConfig rc;
+      RetrainConfig rc = prev;
       rc.tau = p.tau;
       rc.error_window = p.w;
       rc.consecutive = p.k;
-      rc.min_age = p.min_age;
-      rc.max_age = p.max_age;
-      jobs.push_back({"S1", t, "ridge", {"B", TriggerKind::performance, WindowKind::fixed}, &s1, rc, 1, p.holdout});
+      jobs.push_back({"S1", t, "ridge", {"B", TriggerKind::performance, WindowKind::fixed}, &s1, rc, 1});
     }
   const auto res = run_all(jobs, o.threads);
-  std::map<std::string, const Result*> base;
-  for (size_t i = 0; i < targets.size(); ++i) base[targets[i]] = &res[i];
-  std::cout << "| holdout | tau | W | K | A_min | A_max | fits (3 targets) | non-age fires | per 1000 steps | rows×epochs vs A | MAE vs A |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+  std::cout << "Tuning grid (S1 = Seattle 2012–2015, " << s1.size() << " steps, ridge, arm B; A_min "
+            << prev.min_age << ", A_max " << prev.max_age << ", holdout 10%). Fires = performance "
+            << "(non-staleness) fires over the whole stream.\n\n"
+            << "| tau | W | K | fits (3 targets) | fires per target | fires /1000 steps (max target) | "
+               "rows×epochs vs A | MAE vs A (mean) | admissible |\n|---|---|---|---|---|---|---|---|---|\n";
+  int best = -1;
+  std::tuple<int, int, double> best_key{};
   for (size_t g = 0; g < grid.size(); ++g) {
-    double fits = 0, fires = 0, re = 0, re_a = 0, d_mae = 0;
+    double fits = 0, re = 0, re_a = 0, d_mae = 0, worst = 0;
+    std::string per_target;
     for (size_t t = 0; t < targets.size(); ++t) {
       const Result& r = res[targets.size() * (g + 1) + t];
-      const Result& a = *base[targets[t]];
+      const Result& a = res[t];
       fits += static_cast<double>(r.fits);
-      fires += static_cast<double>(r.alarms.size());
       re += r.rows_epochs;
       re_a += a.rows_epochs;
       d_mae += (r.mae() / a.mae() - 1) / static_cast<double>(targets.size());
+      worst = std::max(worst, 1000.0 * static_cast<double>(r.alarms.size()) / static_cast<double>(s1.size()));
+      per_target += (t ? "/" : "") + std::to_string(r.alarms.size());
     }
     const auto& p = grid[g];
-    std::cout << "| " << p.holdout << " | " << p.tau << " | " << p.w << " | " << p.k << " | " << p.min_age << " | "
-              << p.max_age << " | " << fits << " | " << fires << " | "
-              << fmt(1000.0 * fires / 3.0 / static_cast<double>(s1.size() - kWarmup), 1) << " | " << pct(re / re_a - 1)
-              << " | " << pct(d_mae) << " |\n";
+    const bool ok = d_mae <= kTuneMaxMae && 1 - re / re_a >= kTuneMinCut && worst <= kTuneMaxFiresPer1000;
+    const int changed = (p.tau != prev.tau) + (p.w != prev.error_window) + (p.k != prev.consecutive);
+    const int steps = std::abs(index_of(taus, p.tau) - index_of(taus, prev.tau)) +
+                      std::abs(index_of(ws, p.w) - index_of(ws, prev.error_window)) +
+                      std::abs(index_of(ks, p.k) - index_of(ks, prev.consecutive));
+    const std::tuple<int, int, double> key{changed, steps, d_mae};
+    if (ok && (best < 0 || key < best_key)) best = static_cast<int>(g), best_key = key;
+    std::cout << "| " << p.tau << " | " << p.w << " | " << p.k << " | " << fits << " | " << per_target << " | "
+              << fmt(worst, 2) << " | " << pct(re / re_a - 1) << " | " << pct(d_mae) << " | "
+              << (ok ? "yes" : "no") << " |\n";
   }
+  std::cout << "\nRule: MAE ≤ +" << 100 * kTuneMaxMae << "%, rows×epochs cut ≥ " << 100 * kTuneMinCut
+            << "%, ≤ " << kTuneMaxFiresPer1000 << " fires /1000 steps for every target; smallest change "
+            << "from τ " << prev.tau << ", W " << prev.error_window << ", K " << prev.consecutive << ". ";
+  if (best < 0) std::cout << "No admissible grid point.\n";
+  else
+    std::cout << "Selected: τ " << grid[best].tau << ", W " << grid[best].w << ", K " << grid[best].k << ".\n";
 }
 
 }  // namespace
@@ -229,6 +269,7 @@ int main(int argc, char** argv) {
     else if (a == "--tune") o.tune = true;
     else if (a == "--l2") o.l2 = std::stod(value());
     else if (a == "--rho") o.rho = std::stod(value());
+    else if (a == "--ridge-rounds") o.ridge_rounds = std::max(1, std::stoi(value()));
     else if (a == "--streams") {
       o.streams.clear();
       std::stringstream ss(value());
@@ -236,7 +277,7 @@ int main(int argc, char** argv) {
     }
     else {
       std::cerr << "usage: nowcast_bench [--data DIR] [--models ridge,mlp] [--mlp-period K]"
-                   " [--threads N] [--tune]\n";
+                   " [--threads N] [--tune] [--l2 X] [--rho X] [--streams S1,S2] [--ridge-rounds K]\n";
       return 2;
     }
   }
@@ -278,7 +319,50 @@ int main(int argc, char** argv) {
     return cost(a) > cost(b);
   });
   const auto t0 = std::chrono::steady_clock::now();
-  const auto results = run_all(jobs, o.threads);
+  auto results = run_all(jobs, o.threads);
+  // Ridge fits take ~0.1–0.3 ms and one pass's CPU-s swing with the load other tenants put on
+  // the shared machine (the same job measured 0.19 or 0.32 s in different passes). So every
+  // ridge job is re-run in further rounds. Each round runs one stream × target case at a time,
+  // its periodic arms A and C first so that they run side by side on the two workers under the
+  // same outside load; CPU-s is the median over the rounds. (The minimum over rounds was tried
+  // and is not robust: a job whose every round was disturbed keeps a high minimum.) The
+  // forecasts must be identical in every round.
+  std::map<std::pair<std::string, std::string>, std::vector<size_t>> ridge_cases;
+  for (size_t i = 0; i < jobs.size(); ++i)
+    if (jobs[i].model == "ridge" && !jobs[i].arm.is_baseline)
+      ridge_cases[{jobs[i].stream, jobs[i].target}].push_back(i);
+  std::vector<std::vector<double>> ridge_cpu(jobs.size());
+  for (auto& [key, idx] : ridge_cases) {
+    std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+      auto rank = [&](size_t i) { return jobs[i].arm.trigger == TriggerKind::periodic ? 0 : 1; };
+      return rank(a) < rank(b);
+    });
+    for (size_t i : idx) ridge_cpu[i].push_back(results[i].cpu);
+  }
+  std::vector<std::vector<size_t>> order;
+  for (const auto& [key, idx] : ridge_cases) order.push_back(idx);
+  for (int round = 1; round < o.ridge_rounds; ++round) {
+    std::shuffle(order.begin(), order.end(), std::mt19937(static_cast<unsigned>(round)));
+    for (const auto& idx : order) {
+      std::vector<Job> again;
+      for (size_t i : idx) again.push_back(jobs[i]);
+      const auto rerun = run_all(again, o.threads);
+      for (size_t k = 0; k < idx.size(); ++k) {
+        const Result& a = results[idx[k]];
+        if (rerun[k].abs_sum != a.abs_sum || rerun[k].fits != a.fits || rerun[k].alarms != a.alarms)
+          throw std::runtime_error("ridge rerun differs: " + a.job.stream + "/" + a.job.target + "/" + a.job.arm.name);
+        ridge_cpu[idx[k]].push_back(rerun[k].cpu);
+      }
+    }
+  }
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    auto& c = ridge_cpu[i];
+    if (c.empty()) continue;
+    std::sort(c.begin(), c.end());
+    const size_t h = c.size() / 2;
+    results[i].cpu = c.size() % 2 ? c[h] : 0.5 * (c[h - 1] + c[h]);
+    results[i].cpu_min = c.front();
+  }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   auto find = [&](const std::string& s, const std::string& t, const std::string& m, const std::string& arm) -> const Result* {
@@ -291,9 +375,10 @@ int main(int argc, char** argv) {
 
   std::cout << "Wall time " << fmt(wall, 1) << " s on " << o.threads << " threads; warm-up "
             << kWarmup << " steps excluded; MLP arms A/C retrain every " << o.mlp_period
-            << " steps (compute ×" << o.mlp_period << " = every-step estimate).\n\n";
+            << " steps (compute ×" << o.mlp_period << " = every-step estimate); ridge CPU-s = median over "
+            << o.ridge_rounds << " identical rounds.\n\n";
   struct Goal {
-    double b_cut = 0, b_rows = 0, b_mae = 0, c_cut = 0, c_rows = 0, c_mae = 0;
+    double b_cut = 0, b_rows = 0, b_mae = 0, c_cut = 0, c_rows = 0, c_mae = 0, c_cut_min = 0;
     int n = 0, d_best_cpu = 0, d_best_rows = 0, cases = 0;
     std::vector<std::string> not_beating_p;
   };
@@ -351,6 +436,7 @@ int main(int argc, char** argv) {
           }
           if (arm.name == "C") {
             goals[m].c_cut += 1 - cpu / cpu_a;
+            goals[m].c_cut_min += 1 - r->cpu_min / a->cpu_min;
             goals[m].c_rows += 1 - rows / rows_a;
             goals[m].c_mae += r->mae() / a->mae() - 1;
             ++goals[m].n;
@@ -393,7 +479,9 @@ int main(int argc, char** argv) {
     const bool c_ok = g.c_cut / n >= 0.3 && g.c_rows / n >= 0.3 && g.c_mae / n <= 0.15;
     std::cout << "- **" << m << "**: B compute " << pct(-g.b_cut / n) << " CPU-s / " << pct(-g.b_rows / n)
               << " rows×epochs, MAE " << pct(g.b_mae / n) << " (goal ≤ −80%, ≤ +5%: "
-              << (b_ok ? "met" : "NOT met") << "); C compute " << pct(-g.c_cut / n) << " CPU-s / "
+              << (b_ok ? "met" : "NOT met") << "); C compute " << pct(-g.c_cut / n) << " CPU-s"
+              << (std::isnan(g.c_cut_min) ? std::string() : " (from the minima over rounds: " + pct(-g.c_cut_min / n) + ")")
+              << " / "
               << pct(-g.c_rows / n) << " rows×epochs, MAE " << pct(g.c_mae / n)
               << " (goal ≤ −30%, ≤ +15%: " << (c_ok ? "met" : "NOT met") << "); D has the best CNE in "
               << g.d_best_cpu << "/" << g.cases << " stream×target cases by CPU-s and " << g.d_best_rows

@@ -43,11 +43,25 @@ void print_cost_row(const std::string& what, int64_t bs, size_t batches, int rep
             << fixed(median(a.wall) / median(b.wall), 3) << " | " << target << " |\n";
 }
 
+// A then B in even repetitions, B then A in odd ones: whatever the position costs (caches,
+// allocator state left by the other session), both methods pay it equally.
+template <typename A, typename B>
+void alternate(int rep, const A& a, const B& b) {
+  if (rep % 2 == 0) {
+    a();
+    b();
+  } else {
+    b();
+    a();
+  }
+}
+
 }  // namespace
 
 void run_cost(const Config& c, const torch::jit::Module& model, const Data& d,
               const tta::FisherInfo& fisher) {
-  const int reps = c.quick ? 2 : 5;
+  // Even, so that each method goes first in half of the repetitions.
+  const int reps = c.quick ? 2 : 12;
   const int threads = torch::get_num_threads();
   torch::set_num_threads(1);
   const auto perm = tta::iid_order(d.test_x.size(0), /*seed=*/5);
@@ -62,8 +76,9 @@ void run_cost(const Config& c, const torch::jit::Module& model, const Data& d,
     throw std::logic_error("no method " + label);
   };
 
-  std::cout << "\n### Cost (same run, interleaved A/B on the same batches, 1 intra-op thread; "
-               "medians of per-batch Adapter::adapt time)\n\n"
+  std::cout << "\n### Cost (same run, interleaved A/B on the same batches, A first in even "
+               "repetitions and B first in odd ones, 1 intra-op thread; medians of per-batch "
+               "Adapter::adapt time)\n\n"
                "| A vs B | batch | batches × reps | A ms (CPU) | B ms (CPU) | A/B CPU | A/B wall | "
                "target |\n|---|---|---|---|---|---|---|---|\n";
   for (const std::string stream : {"iid", "sorted"}) {
@@ -75,14 +90,30 @@ void run_cost(const Config& c, const torch::jit::Module& model, const Data& d,
     const auto batches = x_all.index_select(0, order).split(64);
     for (int r = 0; r < reps; ++r) {
       for (const auto& x : batches) {
-        tt.time([&] { return tent->adapt(x); });
-        used += te.time([&] { return eata->adapt(x); }).stats.used;
+        const auto run_tent = [&] { tt.time([&] { return tent->adapt(x); }); };
+        const auto run_eata = [&] { used += te.time([&] { return eata->adapt(x); }).stats.used; };
+        alternate(r, run_eata, run_tent);
         seen += x.size(0);
       }
     }
     print_cost_row("EATA vs Tent (" + stream + ", EATA back-propagates " +
                        pct(double(used) / double(seen)) + " % of samples)",
                    64, batches.size(), reps, te, tt, "≤ 1.0");
+  }
+  {
+    // A/A control: two Tent sessions timed exactly like the rows above; how far its ratio is from
+    // 1.000 is the resolution of this measurement.
+    auto tent_a = session(model, find("Tent"), fisher);
+    auto tent_b = session(model, find("Tent"), fisher);
+    Timings ta, tb;
+    const auto batches = x_all.index_select(0, tta::iid_order(2048, 1)).split(64);
+    for (int r = 0; r < reps; ++r) {
+      for (const auto& x : batches) {
+        alternate(r, [&] { ta.time([&] { return tent_a->adapt(x); }); },
+                  [&] { tb.time([&] { return tent_b->adapt(x); }); });
+      }
+    }
+    print_cost_row("A/A control: Tent vs Tent (iid)", 64, batches.size(), reps, ta, tb, "1.0 ± noise");
   }
   for (const std::string label : {"LAME-kNN", "LAME-rbf"}) {
     for (const std::string stream : {"iid", "sorted"}) {
@@ -95,8 +126,11 @@ void run_cost(const Config& c, const torch::jit::Module& model, const Data& d,
       lame->adapt(xs.slice(0, 0, 128));  // verifies the classifier head (one extra pass, once)
       for (int r = 0; r < reps; ++r) {
         for (const auto& x : xs.split(128)) {
-          ts.time([&] { return source->adapt(x); });
-          iterations += tl.time([&] { return lame->adapt(x); }).stats.lame_iterations;
+          const auto run_source = [&] { ts.time([&] { return source->adapt(x); }); };
+          const auto run_lame = [&] {
+            iterations += tl.time([&] { return lame->adapt(x); }).stats.lame_iterations;
+          };
+          alternate(r, run_lame, run_source);
           ++calls;
         }
       }

@@ -55,7 +55,7 @@ const Catalog& catalog() {
       counter("attune_drift_events_total", "Drift detections."),
       counter("attune_retrain_total", "Forecaster retrains by trigger."),
       gauge("attune_nowcast_window_samples", "Training window of the current forecaster."),
-      counter("attune_nowcast_train_cpu_seconds_total", "CPU time spent fitting forecasters."),
+      counter("attune_nowcast_train_cpu_seconds_total", "CPU time spent retraining forecasters (window choice, sample assembly, scaling, fit, holdout scoring)."),
   };
   return c;
 }

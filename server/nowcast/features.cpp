@@ -1,6 +1,9 @@
 #include "nowcast/features.h"
 
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <vector>
 
 namespace attune::nowcast {
 namespace {
@@ -71,6 +74,61 @@ Samples training_samples(const History& h, const StreamConfig& c,
     }
   }
   return s;
+}
+
+}  // namespace attune::nowcast
+
+namespace attune::nowcast {
+
+void MinMaxScaler::fit(const torch::Tensor& x) {
+  const auto a = x.to(torch::kFloat64).contiguous();
+  const int64_t n = a.size(0), p = a.size(1);
+  if (n < 1) throw std::invalid_argument("min-max scaler: no rows");
+  const double* v = a.data_ptr<double>();
+  std::vector<double> lo(v, v + p), hi(v, v + p);
+  for (int64_t r = 1; r < n; ++r)
+    for (int64_t j = 0; j < p; ++j) {
+      lo[j] = std::min(lo[j], v[r * p + j]);
+      hi[j] = std::max(hi[j], v[r * p + j]);
+    }
+  fit_ranges(lo, hi);
+}
+
+void MinMaxScaler::fit_ranges(const std::vector<double>& lo, const std::vector<double>& hi) {
+  center.resize(lo.size());
+  half_range.resize(lo.size());
+  for (size_t j = 0; j < lo.size(); ++j) {
+    center[j] = (hi[j] + lo[j]) / 2;
+    half_range[j] = (hi[j] - lo[j]) / 2;
+    if (!(half_range[j] > 0)) half_range[j] = 1.0;
+  }
+}
+
+namespace {
+// out[r, j] = inverse ? v·h + c : (v − c) / h
+torch::Tensor apply(const torch::Tensor& x, const std::vector<double>& c,
+                    const std::vector<double>& h, bool inverse) {
+  const auto a = x.to(torch::kFloat64).contiguous();
+  const int64_t p = a.size(-1), n = a.numel() / std::max<int64_t>(1, p);
+  if (static_cast<int64_t>(c.size()) != p)
+    throw std::invalid_argument("min-max scaler: column count mismatch");
+  auto out = torch::empty_like(a);
+  const double* v = a.data_ptr<double>();
+  double* o = out.data_ptr<double>();
+  for (int64_t r = 0; r < n; ++r, v += p, o += p)
+    if (inverse)
+      for (int64_t j = 0; j < p; ++j) o[j] = v[j] * h[j] + c[j];
+    else
+      for (int64_t j = 0; j < p; ++j) o[j] = (v[j] - c[j]) / h[j];
+  return out;
+}
+}  // namespace
+
+torch::Tensor MinMaxScaler::transform(const torch::Tensor& x) const {
+  return apply(x, center, half_range, false);
+}
+torch::Tensor MinMaxScaler::inverse(const torch::Tensor& x) const {
+  return apply(x, center, half_range, true);
 }
 
 }  // namespace attune::nowcast

@@ -41,17 +41,16 @@ struct Samples {
 Samples training_samples(const History& h, const StreamConfig& c,
                          const std::vector<int64_t>& target_vars, int64_t n);
 
-// Min–max scaling of each column to [−1, 1] (§1.3); constant columns map to 0.
+// Min–max scaling of each column to [−1, 1] (§1.3); constant columns map to 0. Plain vectors and
+// loops: the scaler is fitted inside every (timed) fit and applied to every forecast, where small
+// tensor ops and allocations would cost more than the arithmetic.
 struct MinMaxScaler {
-  torch::Tensor center, half_range;  // float64 [columns]
-  void fit(const torch::Tensor& x) {
-    const auto lo = std::get<0>(x.min(0)), hi = std::get<0>(x.max(0));
-    center = (hi + lo) / 2;
-    half_range = (hi - lo) / 2;
-    half_range = torch::where(half_range > 0, half_range, torch::ones_like(half_range));
-  }
-  torch::Tensor transform(const torch::Tensor& x) const { return (x - center) / half_range; }
-  torch::Tensor inverse(const torch::Tensor& x) const { return x * half_range + center; }
+  std::vector<double> center, half_range;  // per column
+  void fit(const torch::Tensor& x);        // x float64 [n ≥ 1, columns]
+  // From per-column minima and maxima (what fit() computes).
+  void fit_ranges(const std::vector<double>& lo, const std::vector<double>& hi);
+  torch::Tensor transform(const torch::Tensor& x) const;  // (x − center) / half_range
+  torch::Tensor inverse(const torch::Tensor& x) const;    // x · half_range + center
 };
 
 }  // namespace attune::nowcast

@@ -102,7 +102,9 @@ struct FitRecord {
   int64_t epochs = 0;
   double rows_epochs = 0;
   double flops = 0;        // spec §1.8 proxy
-  double cpu_seconds = 0;  // CLOCK_THREAD_CPUTIME_ID of the fitting thread, fit only
+  // CLOCK_THREAD_CPUTIME_ID: window choice and sample assembly (ingesting thread) plus scaling,
+  // fit and holdout scoring (fitting thread).
+  double cpu_seconds = 0;
   int64_t swap_step = 0;   // step at which the model went live
   std::vector<double> e_ref;  // held-out MAE per target × horizon (target-major)
 };
@@ -206,6 +208,7 @@ class Nowcaster {
     std::string trigger;
     double ratio = 0;
     Samples samples;
+    double prepare_cpu_seconds = 0;  // choose_window + training_samples (not in snapshots)
   };
   struct FitOutcome {
     LiveModel model;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "nowcast/features.h"
 #include "nowcast/stream_config.h"
@@ -27,6 +28,14 @@ class Regressor {
  public:
   virtual ~Regressor() = default;
   virtual FitStats fit(const FitData& data) = 0;
+  // Fits on the unscaled training rows and fits `x_scaler`/`y_scaler` (§1.3) on them in the
+  // same passes, without a scaled copy of the window; the same model as scaling, then fit().
+  // nullopt: not supported, the caller scales and calls fit(). Ridge supports it.
+  virtual std::optional<FitStats> fit_unscaled(const torch::Tensor& x, const torch::Tensor& y,
+                                               const torch::Tensor& w, MinMaxScaler& x_scaler,
+                                               MinMaxScaler& y_scaler) {
+    return std::nullopt;
+  }
   // float64 [n, p] → float64 [n, outputs]; thread-compatible, not thread-safe.
   virtual torch::Tensor predict(const torch::Tensor& x) = 0;
   virtual void save(torch::serialize::OutputArchive& archive) const = 0;

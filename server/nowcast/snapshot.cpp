@@ -96,10 +96,10 @@ std::string Nowcaster::snapshot() const {
     w.i("model.version", model_->version);
     w.i("model.swap_step", model_->swap_step);
     w.dv("model.e_ref", model_->e_ref);
-    w.t("model.x_center", model_->x_scaler.center);
-    w.t("model.x_half_range", model_->x_scaler.half_range);
-    w.t("model.y_center", model_->y_scaler.center);
-    w.t("model.y_half_range", model_->y_scaler.half_range);
+    w.dv("model.x_center", model_->x_scaler.center);
+    w.dv("model.x_half_range", model_->x_scaler.half_range);
+    w.dv("model.y_center", model_->y_scaler.center);
+    w.dv("model.y_half_range", model_->y_scaler.half_range);
     torch::serialize::OutputArchive reg;
     model_->regressor->save(reg);
     a.write("model.regressor", reg);
@@ -199,10 +199,10 @@ void Nowcaster::restore(const std::string& bytes) {
     m.version = r.i("model.version");
     m.swap_step = r.i("model.swap_step");
     m.e_ref = r.dv("model.e_ref");
-    m.x_scaler.center = r.t("model.x_center");
-    m.x_scaler.half_range = r.t("model.x_half_range");
-    m.y_scaler.center = r.t("model.y_center");
-    m.y_scaler.half_range = r.t("model.y_half_range");
+    m.x_scaler.center = r.dv("model.x_center");
+    m.x_scaler.half_range = r.dv("model.x_half_range");
+    m.y_scaler.center = r.dv("model.y_center");
+    m.y_scaler.half_range = r.dv("model.y_half_range");
     m.regressor = make_regressor(config_.model, feature_layout(config_),
                                  static_cast<int64_t>(m.e_ref.size()),
                                  config_.model.seed + static_cast<uint64_t>(m.version));

@@ -52,11 +52,10 @@ class BnAdapter final : public Adapter {
     if (options_.method == Method::kNorm) {
       torch::NoGradGuard no_grad;
       r.logits = model_.forward(x);
-      r.stats.mean_entropy = softmax_entropy(r.logits).mean().item<double>();
+      r.stats.mean_entropy = softmax_entropy(r.logits, &r.probs).mean().item<double>();
     } else {
       for (int64_t s = 0; s < options_.steps; ++s) accumulate(step(x), r);
     }
-    r.probs = r.logits.softmax(1);
     record(r.stats);
     return r;
   }
@@ -109,7 +108,7 @@ class BnAdapter final : public Adapter {
       sq += (params[i] - theta0_[i]).pow(2).sum().item<double>();
     }
     s.param_distance = std::sqrt(sq);
-    if (penalty_) s.fisher_drift = (*penalty_)(params, 1.0).item<double>();
+    if (penalty_) s.fisher_drift = penalty_->value(params, 1.0);
     if (moving_avg_.defined()) {
       s.moving_avg = moving_avg_.clone();
       s.moving_avg_entropy = -(moving_avg_ * moving_avg_.log()).nansum().item<double>();
@@ -139,6 +138,7 @@ class BnAdapter final : public Adapter {
   void accumulate(const StepOutcome& o, AdaptResult& r) {
     auto& s = r.stats;
     r.logits = o.logits;
+    r.probs = o.probs;
     s.mean_entropy = o.entropy.mean().item<double>();
     s.reliable += o.reliable;
     s.used += o.used;
@@ -147,9 +147,7 @@ class BnAdapter final : public Adapter {
     s.updated = s.updated || o.updated;
     s.loss = o.loss;
     s.fisher_penalty = o.fisher_penalty;
-    s.mean_weight.reset();
-    if (o.weights.defined() && o.weights.numel() > 0)
-      s.mean_weight = o.weights.mean().item<double>();
+    s.mean_weight = o.mean_weight;
     if (o.updated) ++stats_.updates;
   }
 

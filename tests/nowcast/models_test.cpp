@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <sstream>
 
 #include "nowcast/nowcaster.h"
 #include "nowcast/regressor.h"
@@ -127,6 +128,65 @@ INSTANTIATE_TEST_SUITE_P(Models, BeatsPersistence,
                          ::testing::Values(ModelKind::ridge, ModelKind::mlp, ModelKind::lstm,
                                            ModelKind::transformer),
                          [](const auto& info) { return std::string(to_string(info.param)); });
+
+TEST(Ridge, FitUnscaledEqualsScalingThenFit) {
+  // The one-pass path (scalers fitted with the moments, scaled normal equations derived from
+  // the raw ones) gives the same scalers and, to round-off, the same model as scaling first.
+  torch::manual_seed(5);
+  const int64_t n = 80, p = 6, q = 3;
+  auto x = torch::randn({n, p}, torch::kFloat64) * torch::tensor({1.0, 5.0, 0.1, 30.0, 2.0, 1.0}, torch::kFloat64) +
+           torch::tensor({0.0, 1000.0, -3.0, 15.0, 7.0, 0.0}, torch::kFloat64);
+  x.select(1, 5).fill_(4.2);  // a constant column maps to 0
+  const auto y = torch::randn({n, q}, torch::kFloat64) * 3 + 10;
+  const auto w = torch::rand({n}, torch::kFloat64) + 0.5;
+
+  auto one_pass = make_ridge(0.7);
+  MinMaxScaler xs1, ys1;
+  const auto stats = one_pass->fit_unscaled(x, y, w, xs1, ys1);
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->epochs, 1);
+
+  MinMaxScaler xs2, ys2;
+  xs2.fit(x);
+  ys2.fit(y);
+  FitData d;
+  d.x = xs2.transform(x);
+  d.y = ys2.transform(y);
+  d.w = w;
+  auto two_pass = make_ridge(0.7);
+  two_pass->fit(d);
+
+  EXPECT_EQ(xs1.center, xs2.center);
+  EXPECT_EQ(xs1.half_range, xs2.half_range);
+  EXPECT_EQ(ys1.center, ys2.center);
+  EXPECT_EQ(ys1.half_range, ys2.half_range);
+  EXPECT_EQ(xs1.half_range[5], 1.0);
+  const auto a = one_pass->predict(d.x), b = two_pass->predict(d.x);
+  EXPECT_LT((a - b).abs().max().item<double>(), 1e-10);
+  // And the scaler round-trips.
+  EXPECT_LT((xs1.inverse(xs1.transform(x)) - x).abs().max().item<double>(), 1e-9);
+  EXPECT_LE(d.x.abs().max().item<double>(), 1.0 + 1e-12);  // [−1, 1] up to round-off
+}
+
+TEST(Ridge, SaveLoadRoundTrip) {
+  torch::manual_seed(6);
+  FitData d;
+  d.x = torch::randn({40, 4}, torch::kFloat64);
+  d.y = torch::randn({40, 2}, torch::kFloat64);
+  d.w = torch::ones({40}, torch::kFloat64);
+  auto a = make_ridge(1.0);
+  a->fit(d);
+  torch::serialize::OutputArchive out;
+  a->save(out);
+  std::ostringstream bytes;
+  out.save_to(bytes);
+  torch::serialize::InputArchive in;
+  std::istringstream is(bytes.str());
+  in.load_from(is);
+  auto b = make_ridge(1.0);
+  b->load(in);
+  EXPECT_TRUE(torch::equal(a->predict(d.x), b->predict(d.x)));
+}
 
 TEST(Neural, SameSeedSameModelWhateverTheGlobalGenerator) {
   auto run = [](int64_t global_seed) {

@@ -54,6 +54,35 @@ Trace run(Nowcaster& nc, const std::vector<Observation>& obs, size_t from, size_
   return t;
 }
 
+TEST(History, RingKeepsTheNewestCapacityRowsAndRestores) {
+  History h(2, 5);
+  EXPECT_FALSE(h.last_time());
+  for (int64_t s = 0; s < 12; ++s) h.push(100 + s, {static_cast<double>(s), -static_cast<double>(s)});
+  EXPECT_EQ(h.count(), 12);
+  EXPECT_EQ(h.first(), 7);
+  EXPECT_EQ(h.last(), 11);
+  EXPECT_EQ(*h.last_time(), 111);
+  EXPECT_EQ(h.time(7), 107);
+  EXPECT_EQ(h.value(9, 1), -9.0);
+  EXPECT_THROW(h.value(6, 0), std::out_of_range);
+  EXPECT_THROW(h.time(12), std::out_of_range);
+  std::vector<double> col(5);
+  h.column(1, 7, 5, col.data());  // wraps around the ring
+  EXPECT_EQ(col, (std::vector<double>{-7, -8, -9, -10, -11}));
+  EXPECT_THROW(h.column(0, 6, 2, col.data()), std::out_of_range);
+  EXPECT_EQ(h.times(), (std::vector<int64_t>{107, 108, 109, 110, 111}));
+
+  History g(2, 5);
+  g.restore(h.count(), h.times(), h.values());
+  EXPECT_EQ(g.first(), 7);
+  EXPECT_EQ(g.values(), h.values());
+  g.push(112, {12, -12});
+  EXPECT_EQ(g.first(), 8);
+  EXPECT_EQ(g.value(12, 1), -12.0);
+  EXPECT_EQ(g.value(8, 0), 8.0);
+  EXPECT_THROW(g.restore(3, {1, 2}, {1, 2, 3, 4}), std::invalid_argument);  // fewer rows than kept
+}
+
 TEST(Nowcaster, RejectsBadObservationsWithoutTouchingTheStream) {
   const auto obs = seattle();
   Nowcaster nc(seattle_config());
