@@ -37,8 +37,10 @@ stream_table=$("$build/bench/train/bench_trainstream" --batches "${STREAM_BATCHE
   echo "$stream_table"
   echo
   echo "Allocator. Both processes link jemalloc (attune-server does by default, \`ATTUNE_JEMALLOC\`;"
-  echo "the benchmark links it too so the in-process loop runs on the same allocator). With glibc's"
-  echo "malloc the service measured 0.75× (lock-step) in CPU ratio: perf showed a fifth of the"
+  echo "the benchmark links it too so the in-process loop runs on the same allocator; the loop runs on"
+  echo "a worker thread like the server's handler — on the main thread it measured ~25% more CPU per"
+  echo "step, which would flatter the service). With glibc's malloc the service measured 0.75×"
+  echo "(lock-step, CPU ratio, against the main-thread loop of earlier runs): perf showed a fifth of the"
   echo "server's CPU in the kernel zeroing pages and handling faults, because glibc trimmed the"
   echo "serving thread's arena after every step (its dynamic trim threshold stays at 2× the largest"
   echo "mmapped chunk freed, a few MiB, below a step's working set of tens of MiB) and faulted the"
