@@ -22,8 +22,9 @@ these VMs the bare floor alone is at or above 150 µs at p50, so the batch-1 tar
 reach for any gRPC server here; attune's own share of the overhead is ModelInfer p50 −
 ServerLive p50 (decode, validation, lookup, dispatch, encode). Throughput: client and server
 share the 2 cores, so for the MLP, whose forward takes microseconds, the ratio is the CPU cost
-of a gRPC call against that of the forward — a bare ServerLive already costs more CPU than 10
-MLP forwards; for the CNN the forward dominates and the ratio is the service's real cost.
+of a gRPC call against that of the forward — with 8 clients even the fastest bare server doing
+no work at all (callback API) serves about a tenth of the in-process MLP rate (compare the req/s
+columns); for the CNN the forward dominates and the ratio is the service's real cost.
 
 Both processes link jemalloc (attune-server by default; the benchmark too, so the in-process
 forward runs on the same allocator). With glibc's malloc the CNN at batch 64 measured 0.56–0.63×:
