@@ -255,12 +255,9 @@ void tune(const Options& o, const std::vector<Observation>& s1) {
     Job a{"S1", t, "ridge", {"A", TriggerKind::periodic, WindowKind::fixed}, &s1, RetrainConfig{}, 1};
     jobs.push_back(a);
   }
-  RetrainConfig prev;  // the daily defaults before this grid (reference of "smallest change")
-  prev.tau = 1.0;
-  prev.error_window = 14;
-  prev.consecutive = 3;
-  prev.min_age = 7;
-  prev.max_age = 120;
+  // The library's daily defaults (τ 1, W 14, K 3, A_min 7, A_max 120): the reference of
+  // "smallest change".
+  const RetrainConfig prev = make_stream_config("", {}, {}, 86400).retrain;
   const std::vector<double> taus{1.0, 1.25, 1.5, 2.0};
   const std::vector<int64_t> ws{14, 21, 28}, ks{3, 4, 5, 7};
   auto index_of = [](const auto& v, auto x) {

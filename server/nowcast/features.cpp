@@ -76,10 +76,6 @@ Samples training_samples(const History& h, const StreamConfig& c,
   return s;
 }
 
-}  // namespace attune::nowcast
-
-namespace attune::nowcast {
-
 void MinMaxScaler::fit(const torch::Tensor& x) {
   const auto a = x.to(torch::kFloat64).contiguous();
   const int64_t n = a.size(0), p = a.size(1);
