@@ -3,7 +3,9 @@
 // per target, for arms A periodic / B performance-based / C Variance Horizon / D both /
 // P persistence / K climatology (+ E ADWIN, F Page-Hinkley with River's defaults for drift
 // scoring, and G: §1.7.4's tuned Page-Hinkley on z_t as a performance trigger), with ridge and
-// the FC-MLP. Prints Markdown tables; see bench/nowcast/run.sh and RESULTS.md.
+// the FC-MLP. S4 (the same change on the other years) is scored for drift as an out-of-sample
+// check. Prints Markdown tables; see bench/nowcast/run.sh and RESULTS.md. Tools: --tune and
+// --tune-ph (Seattle-only tuning), --frontier S2|S4 (bench/nowcast/frontier.sh), --trace.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -39,10 +41,12 @@ struct Options {
   int threads = 2;
   bool tune = false;
   bool tune_ph = false;
-  std::vector<std::string> streams{"S1", "S2"};
+  std::vector<std::string> streams{"S1", "S2", "S4"};
   double l2 = -1;   // overrides ModelConfig::l2 when ≥ 0
   double rho = -1;  // overrides WindowConfig::rho when > 0
   int ridge_rounds = 9;  // ridge CPU-s = median over this many identical runs
+  std::string trace;     // "S2/temp_min/ridge/B": per-step CSV of that one job instead of tables
+  std::string frontier;  // S2 or S4: hindsight grid of the performance rule on that splice (frontier())
 };
 Options g_options;
 
@@ -61,6 +65,7 @@ struct Job {
   RetrainConfig retrain;  // overrides (tuning)
   int64_t period = 1;
   double holdout_fraction = 0.1;
+  int64_t cp = kSpliceChangePoint;  // pre/post split (and drift scoring) of splice streams
 };
 
 struct Result {
@@ -121,7 +126,7 @@ Result run(const Job& j) {
       r.abs_sum[k] += m.abs_error;
       r.sq_sum[k] += m.abs_error * m.abs_error;
       ++r.n[k];
-      const bool pre = m.issued_step < kSpliceChangePoint;
+      const bool pre = m.issued_step < j.cp;
       (pre ? r.pre_abs : r.post_abs)[k] += m.abs_error;
       ++(pre ? r.pre_n : r.post_n)[k];
     }
@@ -164,6 +169,29 @@ std::string pct(double v) {
   return buf;
 }
 
+// Drift scoring of one splice run (spec §4, river.drift.evaluate, delta_max 30): the report, and
+// the alarms before the change point (every alarm before it is a false alarm).
+struct SpliceScore {
+  DriftReport rep;
+  int64_t pre = 0;
+  std::string first = "–";  // first alarm at or after the change
+  double pre_per_1000 = 0;
+  bool delay_ok = false, fa_ok = false;
+};
+SpliceScore score_splice(const Result& r, int64_t n_steps) {
+  SpliceScore s;
+  const int64_t cp = r.job.cp;
+  s.rep = report(r.alarms, {{cp, cp}}, n_steps, kDeltaMax, 0, 1000);
+  for (int64_t x : r.alarms) {
+    if (x < cp) ++s.pre;
+    else if (s.first == "–") s.first = std::to_string(x);
+  }
+  s.pre_per_1000 = 1000.0 * static_cast<double>(s.pre) / static_cast<double>(cp);
+  s.delay_ok = !std::isnan(s.rep.detection_delay) && s.rep.detection_delay <= 14;
+  s.fa_ok = s.pre_per_1000 <= 2.0;
+  return s;
+}
+
 // Scale for arms whose periodic retrain ran every k steps instead of every step (§4).
 double scale(const Result& r) { return r.job.period > 1 ? static_cast<double>(r.job.period) : 1.0; }
 
@@ -181,6 +209,8 @@ constexpr double kTuneMaxMae = 0.05, kTuneMinCut = 0.80, kTuneMaxFiresPer1000 = 
 // min_instances = W (14 daily), on the fixed N_max window like B (A_min 7 and A_max 120 as B).
 // λ per target from `nowcast_bench --tune-ph` (rule below), fixed before the splice was run.
 constexpr double kPhDelta = 0.05;
+// min_instances = W (§1.7.4), the daily W at which the λ were tuned.
+constexpr int64_t kPhMinInstances = 14;
 const std::vector<double> kPhGrid{3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 25, 30};
 // --tune-ph selection rule, fixed in code before any result was seen: on S1 (Seattle 2012–2015;
 // the splice is not run) with ridge, per target, the smallest λ of kPhGrid whose Page-Hinkley
@@ -198,7 +228,7 @@ RetrainConfig page_hinkley_retrain(double lambda) {
   rc.trigger = TriggerKind::page_hinkley;
   rc.page_hinkley.mode = PageHinkleyMode::up;
   rc.page_hinkley.delta = kPhDelta;
-  rc.page_hinkley.min_instances = rc.error_window;
+  rc.page_hinkley.min_instances = kPhMinInstances;
   rc.page_hinkley.threshold = lambda;
   return rc;
 }
@@ -317,6 +347,229 @@ void tune(const Options& o, const std::vector<Observation>& s1) {
     std::cout << "Selected: τ " << grid[best].tau << ", W " << grid[best].w << ", K " << grid[best].k << ".\n";
 }
 
+// --frontier S2|S4: is the splice goal (per target: delay ≤ 14 and ≤ 2 false alarms per 1000
+// pre-change steps) reachable by the spec's drift triggers at all? Runs the §1.7 ratio rule over
+// a wide τ × W × K grid, Page-Hinkley on z over λ × δ and ADWIN on z over δ, on the splice that
+// is scored: a choice with hindsight, i.e. an upper bound on what any tuning of these rules can
+// do, not a result. Ridge runs every grid; the MLP runs the ratio-rule points where ridge met
+// every target.
+int frontier(const Options& o, const std::string& sname, const std::vector<Observation>& obs, int64_t cp) {
+  const std::vector<std::string> targets{"temp_max", "temp_min", "wind"};
+  std::vector<double> taus;
+  for (int i = 0; i <= 15; ++i) taus.push_back(0.5 + 0.1 * i);
+  const std::vector<int64_t> ws{7, 10, 14, 21, 28}, ks{1, 2, 3, 5, 7};
+  struct P { double tau; int64_t w, k; };
+  std::vector<P> grid;
+  for (int64_t w : ws)
+    for (int64_t k : ks)
+      for (double tau : taus) grid.push_back({tau, w, k});
+  const ArmSpec b{"B", TriggerKind::performance, WindowKind::fixed};
+  auto jobs_for = [&](const std::string& model, const std::vector<size_t>& points) {
+    std::vector<Job> jobs;
+    for (size_t g : points)
+      for (const auto& t : targets) {
+        RetrainConfig rc = make_stream_config("", {}, {}, 86400).retrain;
+        rc.tau = grid[g].tau;
+        rc.error_window = grid[g].w;
+        rc.consecutive = grid[g].k;
+        jobs.push_back({sname, t, model, b, &obs, rc, 1, 0.1, cp});
+      }
+    return jobs;
+  };
+  // Per target: met / delay / pre-change alarms.
+  auto score = [&](const Result& r, int64_t* delay, int64_t* pre) {
+    const SpliceScore sc = score_splice(r, static_cast<int64_t>(obs.size()));
+    *pre = sc.pre;
+    *delay = std::isnan(sc.rep.detection_delay) ? -1 : static_cast<int64_t>(sc.rep.detection_delay);
+    return sc.delay_ok && sc.fa_ok;
+  };
+  std::vector<size_t> all(grid.size());
+  for (size_t g = 0; g < grid.size(); ++g) all[g] = g;
+  const auto ridge = run_all(jobs_for("ridge", all), o.threads);
+  std::cout << "Hindsight grid of the §1.7 ratio rule on " << sname << " (ridge, arm B, A_min 7, A_max 120): per W, K "
+               "and τ, how many of the 3 targets meet delay ≤ 14 and ≤ 2 false alarms per 1000 pre-change "
+               "steps (≤ 1 alarm before the change). Chosen on the scored stream itself: an upper bound, not a result.\n\n"
+            << "| W | K |";
+  for (double t : taus) std::cout << " τ " << fmt(t, 1) << " |";
+  std::cout << "\n|---|---|";
+  for (size_t i = 0; i < taus.size(); ++i) std::cout << "---|";
+  std::cout << "\n";
+  std::vector<size_t> full;
+  std::map<std::string, int> per_target_met;
+  for (size_t g = 0; g < grid.size(); ++g) {
+    if (g % taus.size() == 0) std::cout << "| " << grid[g].w << " | " << grid[g].k << " |";
+    int met = 0;
+    for (size_t t = 0; t < targets.size(); ++t) {
+      int64_t d, pre;
+      const bool ok = score(ridge[targets.size() * g + t], &d, &pre);
+      met += ok;
+      per_target_met[targets[t]] += ok;
+    }
+    if (met == 3) full.push_back(g);
+    std::cout << " " << met << " |";
+    if (g % taus.size() == taus.size() - 1) std::cout << "\n";
+  }
+  std::cout << "\nRidge: " << full.size() << " of " << grid.size() << " grid points meet all three targets; "
+            << "points meeting each target alone: temp_max " << per_target_met["temp_max"] << ", temp_min "
+            << per_target_met["temp_min"] << ", wind " << per_target_met["wind"] << ".\n";
+  // The same question for §1.7.4's alternative, Page-Hinkley on z_t (mode up, min_instances 14):
+  // λ × δ, ridge.
+  const std::vector<double> deltas{0.01, 0.05, 0.1, 0.2};
+  std::vector<Job> ph_jobs;
+  for (double d : deltas)
+    for (double lambda : kPhGrid)
+      for (const auto& t : targets) {
+        RetrainConfig rc = page_hinkley_retrain(lambda);
+        rc.page_hinkley.delta = d;
+        ph_jobs.push_back({sname, t, "ridge", {"G", TriggerKind::page_hinkley, WindowKind::fixed}, &obs, rc, 1, 0.1, cp});
+      }
+  const auto ph = run_all(ph_jobs, o.threads);
+  std::cout << "\nPage-Hinkley on z_t (§1.7.4; mode up, min_instances " << kPhMinInstances
+            << "), ridge, the same count of targets meeting the goal:\n\n| δ |";
+  for (double lambda : kPhGrid) std::cout << " λ " << lambda << " |";
+  std::cout << "\n|---|";
+  for (size_t i = 0; i < kPhGrid.size(); ++i) std::cout << "---|";
+  std::cout << "\n";
+  int ph_full = 0;
+  for (size_t di = 0; di < deltas.size(); ++di) {
+    std::cout << "| " << deltas[di] << " |";
+    for (size_t li = 0; li < kPhGrid.size(); ++li) {
+      int met = 0;
+      for (size_t t = 0; t < targets.size(); ++t) {
+        int64_t d, pre;
+        met += score(ph[(di * kPhGrid.size() + li) * targets.size() + t], &d, &pre);
+      }
+      ph_full += met == 3;
+      std::cout << " " << met << " |";
+    }
+    std::cout << "\n";
+  }
+  std::cout << "\nPage-Hinkley: " << ph_full << " of " << deltas.size() * kPhGrid.size()
+            << " points meet all three targets.\n";
+  // And ADWIN on z_t (River semantics, the spec's parameter-light alternative) over its δ.
+  const std::vector<double> adwin_deltas{0.002, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5};
+  std::vector<Job> ad_jobs;
+  for (double d : adwin_deltas)
+    for (const auto& t : targets) {
+      RetrainConfig rc = make_stream_config("", {}, {}, 86400).retrain;
+      rc.trigger = TriggerKind::adwin;
+      rc.adwin.delta = d;
+      ad_jobs.push_back({sname, t, "ridge", {"E", TriggerKind::adwin, WindowKind::fixed}, &obs, rc, 1, 0.1, cp});
+    }
+  const auto ad = run_all(ad_jobs, o.threads);
+  std::cout << "\nADWIN on z_t (River semantics), ridge, targets meeting the goal (delay / pre-change alarms "
+               "per target):\n\n| δ | temp_max | temp_min | wind | met |\n|---|---|---|---|---|\n";
+  int ad_full = 0;
+  for (size_t di = 0; di < adwin_deltas.size(); ++di) {
+    int met = 0;
+    std::cout << "| " << adwin_deltas[di] << " |";
+    for (size_t t = 0; t < targets.size(); ++t) {
+      int64_t d, pre;
+      met += score(ad[di * targets.size() + t], &d, &pre);
+      std::cout << " " << (d < 0 ? std::string("–") : std::to_string(d)) << " / " << pre << " |";
+    }
+    ad_full += met == 3;
+    std::cout << " " << met << "/3 |\n";
+  }
+  std::cout << "\nADWIN: " << ad_full << " of " << adwin_deltas.size() << " points meet all three targets.\n";
+  if (full.empty() || std::find(o.models.begin(), o.models.end(), "mlp") == o.models.end()) return 0;
+  const auto mlp = run_all(jobs_for("mlp", full), o.threads);
+  std::cout << "\nMLP at the ridge's all-three points (delay / pre-change alarms per target):\n\n"
+               "| τ | W | K | ridge temp_max | ridge temp_min | ridge wind | mlp temp_max | mlp temp_min | mlp wind | mlp met |\n"
+               "|---|---|---|---|---|---|---|---|---|---|\n";
+  int both = 0;
+  std::vector<bool> six(grid.size(), false);
+  std::vector<int64_t> worst_delay(grid.size(), 0);
+  for (size_t i = 0; i < full.size(); ++i) {
+    const P& p = grid[full[i]];
+    std::cout << "| " << fmt(p.tau, 1) << " | " << p.w << " | " << p.k << " |";
+    for (size_t t = 0; t < targets.size(); ++t) {
+      int64_t d, pre;
+      score(ridge[targets.size() * full[i] + t], &d, &pre);
+      std::cout << " " << d << " / " << pre << " |";
+    }
+    int met = 0;
+    for (size_t t = 0; t < targets.size(); ++t) {
+      int64_t d, pre;
+      met += score(mlp[targets.size() * i + t], &d, &pre);
+      std::cout << " " << (d < 0 ? std::string("–") : std::to_string(d)) << " / " << pre << " |";
+    }
+    both += met == 3;
+    six[full[i]] = met == 3;
+    for (const auto* rs : {&ridge, &mlp})
+      for (size_t t = 0; t < targets.size(); ++t) {
+        int64_t d, pre;
+        score((*rs)[targets.size() * (rs == &ridge ? full[i] : i) + t], &d, &pre);
+        worst_delay[full[i]] = std::max(worst_delay[full[i]], d);
+      }
+    std::cout << " " << met << "/3 |\n";
+  }
+  std::cout << "\nBoth models, all three targets: " << both << " of " << grid.size() << " grid points.\n";
+  // The point a hindsight choice would take (rule fixed before S4 was run; on S2 it picked τ 1.7,
+  // W 10, K 2, which meets 0/3 ridge and 1/3 MLP cases on S4): among the points meeting all six
+  // cases, the one whose six grid neighbours (τ ± 0.1, the next W, the next K) meet them most
+  // often — the middle of the region, not its edge — then the smallest worst delay, then τ.
+  const size_t nt = taus.size(), nk = ks.size();
+  int sel = -1;
+  std::tuple<int, int64_t, double> sel_key{};
+  for (size_t g = 0; g < grid.size(); ++g) {
+    if (!six[g]) continue;
+    const size_t it = g % nt, ik = (g / nt) % nk, iw = g / (nt * nk);
+    int nb = 0;
+    if (it > 0) nb += six[g - 1];
+    if (it + 1 < nt) nb += six[g + 1];
+    if (ik > 0) nb += six[g - nt];
+    if (ik + 1 < nk) nb += six[g + nt];
+    if (iw > 0) nb += six[g - nt * nk];
+    if (iw + 1 < ws.size()) nb += six[g + nt * nk];
+    const std::tuple<int, int64_t, double> key{-nb, worst_delay[g], grid[g].tau};
+    if (sel < 0 || key < sel_key) sel = static_cast<int>(g), sel_key = key;
+  }
+  if (sel >= 0)
+    std::cout << "Centre of the region (most neighbours meeting all six, then smallest worst delay): τ " << fmt(grid[sel].tau, 1)
+              << ", W " << grid[sel].w << ", K " << grid[sel].k << " — " << -std::get<0>(sel_key)
+              << " of 6 neighbours, worst delay " << std::get<1>(sel_key) << ".\n";
+  return 0;
+}
+
+// --trace STREAM/TARGET/MODEL/ARM: one job, one CSV row per step — the normalised error z_t, the
+// rolling ratio, the model's and persistence's matured absolute errors and the model's signed
+// error (forecast − truth; summed over horizons), and the trigger of any retrain that finished. For looking at why a trigger fired.
+int trace(const std::string& spec, const std::map<std::string, const std::vector<Observation>*>& streams) {
+  std::vector<std::string> f;
+  std::stringstream ss(spec);
+  for (std::string x; std::getline(ss, x, '/');) f.push_back(x);
+  if (f.size() != 4 || !streams.count(f[0]) || f[3].size() != 1) {
+    std::cerr << "--trace: expected STREAM/TARGET/MODEL/ARM (e.g. S2/temp_min/ridge/B), got " << spec << "\n";
+    return 2;
+  }
+  const std::map<char, ArmSpec> arms{{'A', {"A", TriggerKind::periodic, WindowKind::fixed}},
+                                     {'B', {"B", TriggerKind::performance, WindowKind::fixed}},
+                                     {'G', {"G", TriggerKind::page_hinkley, WindowKind::fixed}}};
+  if (!arms.count(f[3][0])) {
+    std::cerr << "--trace: arm must be A, B or G\n";
+    return 2;
+  }
+  Job j{f[0], f[1], f[2], arms.at(f[3][0]), streams.at(f[0]),
+        f[3] == "G" ? page_hinkley_retrain(kPhLambda.at(f[1])) : make_stream_config("", {}, {}, 86400).retrain, 1};
+  Nowcaster nc(make_config(j));
+  std::cout << "step,time,z,ratio,model_abs,persistence_abs,model_signed,fired\n";
+  for (size_t i = 0; i < j.obs->size(); ++i) {
+    const Events ev = nc.ingest((*j.obs)[i]);
+    double me = 0, pe = 0, se = 0;
+    for (const auto& m : ev.matured)
+      if (m.from_model) me += m.abs_error, pe += m.persistence_abs_error, se += m.forecast - m.actual;
+    std::string fired;
+    for (const auto& r : ev.retrain_finished) fired += (fired.empty() ? "" : "+") + r.trigger;
+    double ratio = NAN;
+    for (const auto& r : ev.readings)
+      if (r.detector == "performance" || r.detector == "page_hinkley") ratio = r.value;
+    std::cout << i << "," << (*j.obs)[i].time << "," << fmt(ev.normalised_error.value_or(NAN), 4) << ","
+              << fmt(ratio, 4) << "," << fmt(me, 3) << "," << fmt(pe, 3) << "," << fmt(se, 3) << "," << fired << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -340,6 +593,8 @@ int main(int argc, char** argv) {
     else if (a == "--l2") o.l2 = std::stod(value());
     else if (a == "--rho") o.rho = std::stod(value());
     else if (a == "--ridge-rounds") o.ridge_rounds = std::max(1, std::stoi(value()));
+    else if (a == "--trace") o.trace = value();
+    else if (a == "--frontier") o.frontier = value();
     else if (a == "--streams") {
       o.streams.clear();
       std::stringstream ss(value());
@@ -347,7 +602,8 @@ int main(int argc, char** argv) {
     }
     else {
       std::cerr << "usage: nowcast_bench [--data DIR] [--models ridge,mlp] [--mlp-period K]"
-                   " [--threads N] [--tune] [--tune-ph] [--l2 X] [--rho X] [--streams S1,S2] [--ridge-rounds K]\n";
+                   " [--threads N] [--tune] [--tune-ph] [--l2 X] [--rho X] [--streams S1,S2] [--ridge-rounds K]"
+                   " [--trace STREAM/TARGET/MODEL/ARM]\n";
       return 2;
     }
   }
@@ -363,6 +619,17 @@ int main(int argc, char** argv) {
     tune_ph(o, s1);
     return 0;
   }
+  // S4: the same change on the other years (nothing in it is in S2), so a rule chosen on S2
+  // meets it out-of-sample; scored for drift only.
+  const auto s4 = seattle_new_york_splice_other_years(days);
+  const int64_t s4_cp = kOtherYearsChangePoint;
+  if (o.frontier == "S2") return frontier(o, "S2", s2, kSpliceChangePoint);
+  if (o.frontier == "S4") return frontier(o, "S4", s4, s4_cp);
+  if (!o.frontier.empty()) {
+    std::cerr << "--frontier: expected S2 or S4, got " << o.frontier << "\n";
+    return 2;
+  }
+  if (!o.trace.empty()) return trace(o.trace, {{"S1", &s1}, {"S2", &s2}, {"S4", &s4}});
 
   const std::vector<std::string> targets{"temp_max", "temp_min", "wind"};
   const std::vector<ArmSpec> arms{
@@ -377,19 +644,22 @@ int main(int argc, char** argv) {
       {"K", TriggerKind::none, WindowKind::fixed, ModelKind::climatology, true},
   };
   std::vector<Job> jobs;
-  for (const auto& [sname, obs] : {std::pair{"S1", &s1}, std::pair{"S2", &s2}})
+  for (const auto& [sname, obs] : {std::pair<const char*, const std::vector<Observation>*>{"S1", &s1}, {"S2", &s2}, {"S4", &s4}})
     for (const auto& m : o.models)
       if (std::find(o.streams.begin(), o.streams.end(), sname) != o.streams.end())
       for (const auto& t : targets)
         for (const auto& arm : arms) {
           if (arm.is_baseline && m != o.models.front()) continue;
+          // S4 is scored for drift only: the triggered arms.
+          if (std::string(sname) == "S4" && arm.name != "B" && arm.name != "D" && arm.name != "G") continue;
           if ((arm.name == "E" || arm.name == "F") && m != "ridge") continue;
           const bool periodic = arm.trigger == TriggerKind::periodic;
           const int64_t period = periodic && m != "ridge" ? o.mlp_period : 1;
           // E/F: the library's defaults (River's ADWIN / Page-Hinkley); G: the tuned §1.7.4 PH.
           const RetrainConfig rc = arm.name == "G" ? page_hinkley_retrain(kPhLambda.at(t))
                                                    : make_stream_config("", {}, {}, 86400).retrain;
-          jobs.push_back({sname, t, m, arm, obs, rc, period});
+          jobs.push_back({sname, t, m, arm, obs, rc, period, 0.1,
+                          std::string(sname) == "S4" ? s4_cp : kSpliceChangePoint});
         }
   // Longest jobs first so the two workers finish together.
   std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
@@ -529,28 +799,32 @@ int main(int argc, char** argv) {
     std::cout << "\n";
   }
 
-  if (std::find(o.streams.begin(), o.streams.end(), "S2") != o.streams.end())
-  std::cout << "### Drift scoring on S2 (alarms = fire steps of the drift trigger; CP 731, delta_max "
-            << kDeltaMax << ")\n\n| model | target | arm | alarms | first alarm ≥ CP | delay | false alarms pre-CP | per 1000 pre-CP steps | FAR /1000 (all) | MTFA | episode recall |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
-  for (const auto& m : o.models)
-    for (const auto& t : targets)
-      for (const char* arm : {"B", "G", "D", "E", "F"}) {
-        const Result* r = find("S2", t, m, arm);
-        if (!r) continue;
-        const auto rep = report(r->alarms, {{kSpliceChangePoint, kSpliceChangePoint}},
-                                static_cast<int64_t>(s2.size()), kDeltaMax, 0, 1000);
-        int64_t pre = 0;
-        std::string first = "–";
-        for (int64_t x : r->alarms) {
-          if (x < kSpliceChangePoint) ++pre;
-          else if (first == "–") first = std::to_string(x);
+  const std::vector<std::tuple<std::string, std::string, int64_t>> splices{
+      {"S2", "Seattle 2012–13 → New York 2014–15, CP " + std::to_string(kSpliceChangePoint), static_cast<int64_t>(s2.size())},
+      {"S4", "Seattle 2014–15 → New York 2012–13 re-stamped, CP " + std::to_string(s4_cp) + "; out-of-sample check",
+       static_cast<int64_t>(s4.size())}};
+  auto ran = [&](const std::string& sname) {
+    return std::find(o.streams.begin(), o.streams.end(), sname) != o.streams.end();
+  };
+  for (const auto& [sname, title, n_steps] : splices) {
+    if (!ran(sname)) continue;
+    std::cout << "### Drift scoring on " << sname << " (" << title << "; alarms = fire steps of the drift trigger, "
+              << "delta_max " << kDeltaMax << ")\n\n| model | target | arm | alarms | first alarm ≥ CP | delay | false "
+              << "alarms pre-CP | per 1000 pre-CP steps | FAR /1000 (all) | MTFA | episode recall |\n"
+              << "|---|---|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& m : o.models)
+      for (const auto& t : targets)
+        for (const char* arm : {"B", "G", "D", "E", "F"}) {
+          const Result* r = find(sname, t, m, arm);
+          if (!r) continue;
+          const SpliceScore sc = score_splice(*r, n_steps);
+          std::cout << "| " << m << " | " << t << " | " << arm << " | " << r->alarms.size() << " | " << sc.first
+                    << " | " << fmt(sc.rep.detection_delay, 0) << " | " << sc.pre << " | " << fmt(sc.pre_per_1000, 2)
+                    << " | " << fmt(sc.rep.false_alarm_rate, 2) << " | "
+                    << fmt(sc.rep.mean_time_between_false_alarms, 0) << " | " << fmt(sc.rep.episode_recall, 2) << " |\n";
         }
-        std::cout << "| " << m << " | " << t << " | " << arm << " | " << r->alarms.size() << " | "
-                  << first << " | " << fmt(rep.detection_delay, 0) << " | " << pre << " | "
-                  << fmt(1000.0 * static_cast<double>(pre) / static_cast<double>(kSpliceChangePoint), 2)
-                  << " | " << fmt(rep.false_alarm_rate, 2) << " | "
-                  << fmt(rep.mean_time_between_false_alarms, 0) << " | " << fmt(rep.episode_recall, 2) << " |\n";
-      }
+    std::cout << "\n";
+  }
   std::cout << "\n### Goals (paper direction; means over the targets and streams run)\n\n";
   for (const auto& m : o.models) {
     auto& g = goals[m];
@@ -571,32 +845,29 @@ int main(int argc, char** argv) {
     std::cout << "\n";
   }
   // Drift-scoring goal (§4, stated for B; G is §1.7.4's alternative trigger), per case.
-  if (std::find(o.streams.begin(), o.streams.end(), "S2") != o.streams.end())
+  for (const auto& [sname, title, n_steps] : splices) {
+    if (!ran(sname)) continue;
     for (const auto& m : o.models)
       for (const char* arm : {"B", "G"}) {
         std::string cases;
         int met = 0, n = 0;
         for (const auto& t : targets) {
-          const Result* r = find("S2", t, m, arm);
+          const Result* r = find(sname, t, m, arm);
           if (!r) continue;
-          const auto rep = report(r->alarms, {{kSpliceChangePoint, kSpliceChangePoint}},
-                                  static_cast<int64_t>(s2.size()), kDeltaMax, 0, 1000);
-          int64_t pre = 0;
-          for (int64_t x : r->alarms) pre += x < kSpliceChangePoint;
-          const double per1000 = 1000.0 * static_cast<double>(pre) / static_cast<double>(kSpliceChangePoint);
-          const bool delay_ok = !std::isnan(rep.detection_delay) && rep.detection_delay <= 14;
-          const bool fa_ok = per1000 <= 2.0;
+          const SpliceScore sc = score_splice(*r, n_steps);
           ++n;
-          met += delay_ok && fa_ok;
-          cases += std::string(cases.empty() ? "" : "; ") + t + " delay " + fmt(rep.detection_delay, 0) + ", " +
-                   std::to_string(pre) + " pre-CP (" + fmt(per1000, 2) + "/1000): " +
-                   (delay_ok && fa_ok ? "met"
-                                      : std::string("NOT met (") + (delay_ok ? "" : "delay") +
-                                            (!delay_ok && !fa_ok ? " and " : "") + (fa_ok ? "" : "false alarms") + ")");
+          met += sc.delay_ok && sc.fa_ok;
+          cases += std::string(cases.empty() ? "" : "; ") + t + " delay " + fmt(sc.rep.detection_delay, 0) + ", " +
+                   std::to_string(sc.pre) + " pre-CP (" + fmt(sc.pre_per_1000, 2) + "/1000): " +
+                   (sc.delay_ok && sc.fa_ok
+                        ? "met"
+                        : std::string("NOT met (") + (sc.delay_ok ? "" : "delay") +
+                              (!sc.delay_ok && !sc.fa_ok ? " and " : "") + (sc.fa_ok ? "" : "false alarms") + ")");
         }
         if (!n) continue;
-        std::cout << "- **" << m << " " << arm << "**, drift scoring on S2 (delay ≤ 14, ≤ 2 false alarms per "
-                  << "1000 pre-CP steps): " << met << "/" << n << " cases met — " << cases << "\n";
+        std::cout << "- **" << m << " " << arm << "**, drift scoring on " << sname << " (delay ≤ 14, ≤ 2 false alarms "
+                  << "per 1000 pre-CP steps): " << met << "/" << n << " cases met — " << cases << "\n";
       }
+  }
   return 0;
 }

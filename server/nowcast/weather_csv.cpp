@@ -116,4 +116,14 @@ std::vector<Observation> seattle_new_york_splice(const std::vector<WeatherDay>& 
   return out;
 }
 
+std::vector<Observation> seattle_new_york_splice_other_years(const std::vector<WeatherDay>& days) {
+  auto out = weather_observations(days, "Seattle", "2014-01-01", "2015-12-31");
+  constexpr int64_t kFourYears = 1461 * 86400;
+  for (Observation o : weather_observations(days, "New York", "2012-01-01", "2013-12-31")) {
+    o.time += kFourYears;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 }  // namespace attune::nowcast

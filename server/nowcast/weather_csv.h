@@ -33,6 +33,13 @@ std::vector<Observation> weather_observations(const std::vector<WeatherDay>& day
 std::vector<Observation> seattle_new_york_splice(const std::vector<WeatherDay>& days);
 constexpr int64_t kSpliceChangePoint = 731;
 
+// The same change on the other years, for out-of-sample checks of settings chosen on the splice
+// above: Seattle 2014-01-01..2015-12-31 (730 days), then New York 2012-01-01..2013-12-31
+// re-stamped four years later (2016–2017, leap year onto leap year, so every day keeps its year
+// phase); the change point is index 730.
+std::vector<Observation> seattle_new_york_splice_other_years(const std::vector<WeatherDay>& days);
+constexpr int64_t kOtherYearsChangePoint = 730;
+
 struct HourlyNormal {
   int64_t time = 0;  // the normals are stamped with year 2010
   double pressure = 0, temperature = 0, wind = 0;

@@ -24,6 +24,18 @@ TEST(NoaaFixture, VendoredFilesHaveTheExpectedShape) {
   EXPECT_EQ(splice[kSpliceChangePoint - 1].time, parse_utc("2013-12-31"));
   EXPECT_EQ(splice[kSpliceChangePoint].time, parse_utc("2014-01-01"));
   for (size_t i = 1; i < splice.size(); ++i) ASSERT_EQ(splice[i].time - splice[i - 1].time, 86400);
+  // The same change on the other years: Seattle 2014–2015, then New York 2012–2013 four years
+  // later, day after day, each day on its own date's year phase (2012 and 2016 are leap years).
+  const auto other = seattle_new_york_splice_other_years(days);
+  ASSERT_EQ(other.size(), 1461u);
+  EXPECT_EQ(other.front().time, parse_utc("2014-01-01"));
+  EXPECT_EQ(other[kOtherYearsChangePoint - 1].time, parse_utc("2015-12-31"));
+  EXPECT_EQ(other[kOtherYearsChangePoint].time, parse_utc("2016-01-01"));
+  EXPECT_EQ(other.back().time, parse_utc("2017-12-31"));
+  for (size_t i = 1; i < other.size(); ++i) ASSERT_EQ(other[i].time - other[i - 1].time, 86400);
+  const auto ny = weather_observations(days, "New York", "2012-01-01", "2012-01-01");
+  ASSERT_EQ(ny.size(), 1u);
+  EXPECT_EQ(other[kOtherYearsChangePoint].values, ny.front().values);
   const auto normals = read_hourly_normals(std::string(ATTUNE_SOURCE_DIR) +
                                            "/tests/fixtures/noaa/seattle-weather-hourly-normals.csv");
   EXPECT_EQ(normals.size(), 8759u);
