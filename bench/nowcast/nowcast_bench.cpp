@@ -483,25 +483,17 @@ int frontier(const Options& o, const std::string& sname, const std::vector<Obser
   for (size_t i = 0; i < full.size(); ++i) {
     const P& p = grid[full[i]];
     std::cout << "| " << fmt(p.tau, 1) << " | " << p.w << " | " << p.k << " |";
-    for (size_t t = 0; t < targets.size(); ++t) {
-      int64_t d, pre;
-      score(ridge[targets.size() * full[i] + t], &d, &pre);
-      std::cout << " " << d << " / " << pre << " |";
-    }
     int met = 0;
-    for (size_t t = 0; t < targets.size(); ++t) {
-      int64_t d, pre;
-      met += score(mlp[targets.size() * i + t], &d, &pre);
-      std::cout << " " << (d < 0 ? std::string("–") : std::to_string(d)) << " / " << pre << " |";
-    }
-    both += met == 3;
-    six[full[i]] = met == 3;
-    for (const auto* rs : {&ridge, &mlp})
+    for (const Result* r : {&ridge[targets.size() * full[i]], &mlp[targets.size() * i]})
       for (size_t t = 0; t < targets.size(); ++t) {
         int64_t d, pre;
-        score((*rs)[targets.size() * (rs == &ridge ? full[i] : i) + t], &d, &pre);
+        const bool ok = score(r[t], &d, &pre);
+        if (r == &mlp[targets.size() * i]) met += ok;
         worst_delay[full[i]] = std::max(worst_delay[full[i]], d);
+        std::cout << " " << (d < 0 ? std::string("–") : std::to_string(d)) << " / " << pre << " |";
       }
+    both += met == 3;
+    six[full[i]] = met == 3;
     std::cout << " " << met << "/3 |\n";
   }
   std::cout << "\nBoth models, all three targets: " << both << " of " << grid.size() << " grid points.\n";
